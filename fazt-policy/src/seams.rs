@@ -1,0 +1,109 @@
+//! The seams between sibling crates: plain-data traits implemented by
+//! fazt-secrets (and by test doubles) and called by fazt-transport, so the
+//! two never depend on each other.
+
+use std::fmt;
+
+use crate::{CanonicalHost, ErrorCode, NetError};
+
+/// Where an injected secret goes in the outgoing request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InjectAs {
+    /// `Authorization: Bearer <value>`.
+    Bearer,
+    /// A header with this (lowercase) name.
+    Header(String),
+    /// A query parameter with this name.
+    Query(String),
+}
+
+/// A secret value. It has no `Display`, its `Debug` is redacted, and the
+/// only way to read it is [`SecretValue::expose`], which the transport calls
+/// while writing the request.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretValue(String);
+
+impl SecretValue {
+    /// Wraps a value.
+    pub fn new(value: impl Into<String>) -> Self {
+        SecretValue(value.into())
+    }
+
+    /// The value itself. Only the transport's injection step should call
+    /// this.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretValue(<redacted>)")
+    }
+}
+
+/// A secret ready to be injected.
+#[derive(Clone, Debug)]
+pub struct Injection {
+    /// Where it goes.
+    pub inject_as: InjectAs,
+    /// The value.
+    pub value: SecretValue,
+}
+
+/// Resolves a secret name (`auth: "STRIPE_KEY"`) into an injection for one
+/// request. Implementations check scope (the app's secret first, then a
+/// global one) and domain binding.
+pub trait SecretInjector: Send + Sync {
+    /// Looks `name` up for `app`, for a request to `host`.
+    ///
+    /// Errors: [`NetError::SecretMissing`] for an unknown name,
+    /// [`NetError::SecretDomain`] when the secret is bound to another domain.
+    fn resolve(
+        &self,
+        app: Option<&str>,
+        name: &str,
+        host: &CanonicalHost,
+    ) -> Result<Injection, NetError>;
+}
+
+/// One egress call, as logged. Never contains a query string or a secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogEntry {
+    /// The app, if any.
+    pub app: Option<String>,
+    /// Canonical host of the first hop (or the raw host if it never parsed).
+    pub host: String,
+    /// Request method.
+    pub method: String,
+    /// Path of the first hop, without query.
+    pub path: String,
+    /// Final status, when a response arrived.
+    pub status: Option<u16>,
+    /// Error code, when the call failed.
+    pub error: Option<ErrorCode>,
+    /// Time spent, in milliseconds.
+    pub duration_ms: u64,
+    /// Response body bytes received.
+    pub bytes_in: u64,
+    /// Request body bytes sent.
+    pub bytes_out: u64,
+    /// Served from the response cache.
+    pub cache_hit: bool,
+    /// When the call started, in milliseconds since the Unix epoch.
+    pub at_unix_ms: u64,
+}
+
+/// Receives one [`LogEntry`] per call. `record` must not block.
+pub trait LogSink: Send + Sync {
+    /// Records one call.
+    fn record(&self, entry: LogEntry);
+}
+
+/// A sink that discards everything.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NullSink;
+
+impl LogSink for NullSink {
+    fn record(&self, _: LogEntry) {}
+}
