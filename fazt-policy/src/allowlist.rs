@@ -3,8 +3,8 @@
 //!
 //! Entries are exact hosts (`api.stripe.com`) or wildcards (`*.googleapis.com`)
 //! that match subdomains at any depth but never the apex. A bare `*` and a
-//! wildcard on a public suffix (`*.com`, `*.co.uk`, `*.github.io`, or any
-//! single label) are refused. Entries are global or scoped to one app.
+//! wildcard on a public suffix (`*.com`, `*.co.uk`, or any single label) are
+//! refused; see [`AllowEntry::parse`] for which list decides. Entries are global or scoped to one app.
 //!
 //! Lookup order, first match wins: the app's entries, then global ones;
 //! within a scope the exact entry, then wildcards from the longest suffix to
@@ -104,6 +104,11 @@ pub enum EntryError {
 impl AllowEntry {
     /// Parses `host`, `*.suffix`, optionally followed by `:port`, as a global
     /// entry with no overrides.
+    ///
+    /// A wildcard is refused when its suffix is a single label or an ICANN
+    /// public suffix of the compiled-in Public Suffix List. Private-section
+    /// names (`*.googleapis.com`, `*.github.io`) are accepted: each belongs
+    /// to one operator, and allowing its subdomains is a deliberate choice.
     ///
     /// ```
     /// use fazt_policy::AllowEntry;
@@ -390,14 +395,20 @@ impl FromIterator<AllowEntry> for Allowlist {
     }
 }
 
-/// Whether `name` is itself a public suffix (per the compiled-in Public
-/// Suffix List, private section included, and treating any single label as
-/// a suffix).
+/// Whether `name` is itself a public suffix: any single label, or a suffix
+/// in the ICANN section of the compiled-in Public Suffix List (`com`,
+/// `co.uk`, `gov.au`).
+///
+/// The list's private section (`github.io`, `googleapis.com`) is not used:
+/// those names belong to one operator, and an entry such as
+/// `*.googleapis.com` is a deliberate, common choice.
 fn is_public_suffix(name: &CanonicalHost) -> bool {
     if !name.as_str().contains('.') {
         return true;
     }
-    psl::suffix(name.as_str().as_bytes()).is_some_and(|s| s.as_bytes() == name.as_str().as_bytes())
+    psl::suffix(name.as_str().as_bytes()).is_some_and(|s| {
+        s.typ() == Some(psl::Type::Icann) && s.as_bytes() == name.as_str().as_bytes()
+    })
 }
 
 fn split_port(input: &str) -> Result<(&str, Option<u16>), EntryError> {

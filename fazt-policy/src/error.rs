@@ -128,6 +128,13 @@ pub enum NetError {
         /// The limit in force.
         max: u8,
     },
+    /// The caller asked for `redirect: "error"` and the upstream redirected.
+    RedirectNotAllowed {
+        /// The host that sent the redirect.
+        host: String,
+        /// The redirect status.
+        status: u16,
+    },
     /// The upstream did not answer before the call's deadline.
     Timeout {
         /// Canonical host.
@@ -277,7 +284,8 @@ impl NetError {
             | PortNotAllowed { .. }
             | HttpNotAllowed { .. }
             | AddressBlocked { .. }
-            | TooManyRedirects { .. } => ErrorCode::Blocked,
+            | TooManyRedirects { .. }
+            | RedirectNotAllowed { .. } => ErrorCode::Blocked,
             Timeout { .. } | DnsTimeout { .. } => ErrorCode::Timeout,
             CallLimit { .. } | AppConcurrency { .. } | GlobalConcurrency { .. } => ErrorCode::Limit,
             BudgetExhausted { .. } => ErrorCode::Budget,
@@ -308,6 +316,44 @@ impl NetError {
                 | NetError::BudgetExhausted { .. }
                 | NetError::RateLimited { .. }
         )
+    }
+
+    /// The rule that fired, as a short stable name (`allowlist`,
+    /// `ip-literal`, `max_response`, ...): for logs, JSON and tests.
+    pub fn rule(&self) -> &'static str {
+        use NetError::*;
+        match self {
+            SchemeNotAllowed { .. } => "scheme",
+            Userinfo { .. } => "userinfo",
+            IpLiteral { .. } => "ip-literal",
+            NotAllowlisted { .. } => "allowlist",
+            PortNotAllowed { .. } => "port",
+            HttpNotAllowed { .. } => "http",
+            AddressBlocked { .. } => "address",
+            TooManyRedirects { .. } => "max_redirects",
+            RedirectNotAllowed { .. } => "redirect",
+            Timeout { .. } => "timeout",
+            DnsTimeout { .. } => "dns-timeout",
+            CallLimit { .. } => "max_calls",
+            AppConcurrency { .. } => "app_concurrency",
+            GlobalConcurrency { .. } => "concurrency",
+            BudgetExhausted { .. } => "budget",
+            RequestBodyTooLarge { .. } => "max_request_body",
+            ResponseTooLarge { .. } => "max_response",
+            ResponseHeadersTooLarge { .. } => "max_response_headers",
+            InvalidUrl { .. } => "url",
+            InvalidHost { .. } => "host",
+            InvalidHeader { .. } => "header",
+            InvalidMethod { .. } => "method",
+            InvalidOption { .. } => "option",
+            InvalidRedirect { .. } => "location",
+            Dns { .. } => "dns",
+            Tls { .. } => "tls",
+            Connection { .. } => "connection",
+            SecretMissing { .. } => "secret",
+            SecretDomain { .. } => "secret-domain",
+            RateLimited { .. } => "rate_limit",
+        }
     }
 
     /// When to try again, where known.
@@ -379,6 +425,10 @@ impl NetError {
             TooManyRedirects { host, max } => {
                 write!(f, "too many redirects (more than {max}), last from host {host}")
             }
+            RedirectNotAllowed { host, status } => write!(
+                f,
+                "host {host} answered with redirect {status}, and redirects are refused for this call"
+            ),
             Timeout { host, after_ms } => {
                 write!(f, "host {host} did not answer within {after_ms} ms")
             }
