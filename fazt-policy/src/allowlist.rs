@@ -15,6 +15,8 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 use crate::{CanonicalHost, HostError, Scheme};
 
@@ -241,7 +243,12 @@ impl EntryRules {
         };
         check("rate_limit", self.rate_limit.into(), 1, 1000)?;
         check("rate_burst", self.rate_burst.into(), 1, 100)?;
-        check("max_response", self.max_response, 1024, Self::HARD_MAX_RESPONSE)?;
+        check(
+            "max_response",
+            self.max_response,
+            1024,
+            Self::HARD_MAX_RESPONSE,
+        )?;
         check("timeout_ms", self.timeout_ms, 1000, 10_000)?;
         check("cache_ttl_s", self.cache_ttl_s, 1, 86_400)
     }
@@ -271,7 +278,7 @@ impl AppId {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lookup<'a> {
     /// This entry matched host and port.
-    Found(&'a AllowEntry),
+    Found(&'a Arc<AllowEntry>),
     /// Some entry matched the host, none the port.
     WrongPort,
     /// No entry matched the host.
@@ -282,16 +289,43 @@ pub enum Lookup<'a> {
 /// and port as an existing one replaces it.
 #[derive(Clone, Debug, Default)]
 pub struct Allowlist {
-    entries: Vec<AllowEntry>,
+    entries: Vec<Arc<AllowEntry>>,
     positions: HashMap<(Scope, HostPattern, Option<u16>), usize>,
     global: ScopeIndex,
-    apps: HashMap<Box<str>, ScopeIndex>,
+    apps: NameMap<ScopeIndex>,
 }
 
 #[derive(Clone, Debug, Default)]
 struct ScopeIndex {
-    exact: HashMap<Box<str>, Vec<usize>>,
-    wildcard: HashMap<Box<str>, Vec<usize>>,
+    exact: NameMap<Vec<usize>>,
+    wildcard: NameMap<Vec<usize>>,
+}
+
+/// Maps keyed by host names. Keys are written only by the operator (entries
+/// and app ids), so a fast non-keyed hash is safe here: a script can choose
+/// what it looks up, not what collides.
+type NameMap<V> = HashMap<Box<str>, V, BuildHasherDefault<Fnv1a>>;
+
+/// 64-bit FNV-1a.
+#[derive(Clone, Copy, Debug)]
+struct Fnv1a(u64);
+
+impl Default for Fnv1a {
+    fn default() -> Self {
+        Fnv1a(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv1a {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
 }
 
 impl Allowlist {
@@ -303,7 +337,7 @@ impl Allowlist {
     /// Adds or replaces an entry.
     pub fn insert(&mut self, entry: AllowEntry) {
         if let Some(&i) = self.positions.get(&entry.key()) {
-            self.entries[i] = entry;
+            self.entries[i] = Arc::new(entry);
             return;
         }
         let i = self.entries.len();
@@ -317,7 +351,7 @@ impl Allowlist {
             HostPattern::Wildcard(s) => (&mut index.wildcard, s.as_str()),
         };
         map.entry(key.into()).or_default().push(i);
-        self.entries.push(entry);
+        self.entries.push(Arc::new(entry));
     }
 
     /// Removes the entry with this scope, pattern and port; returns whether
@@ -327,16 +361,17 @@ impl Allowlist {
         if !self.positions.contains_key(&key) {
             return false;
         }
-        let rest: Vec<AllowEntry> = std::mem::take(&mut self.entries)
+        let rest = std::mem::take(&mut self.entries);
+        *self = rest
             .into_iter()
             .filter(|e| e.key() != key)
+            .map(Arc::unwrap_or_clone)
             .collect();
-        *self = rest.into_iter().collect();
         true
     }
 
     /// All entries, in insertion order.
-    pub fn entries(&self) -> &[AllowEntry] {
+    pub fn entries(&self) -> &[Arc<AllowEntry>] {
         &self.entries
     }
 
@@ -415,7 +450,11 @@ fn split_port(input: &str) -> Result<(&str, Option<u16>), EntryError> {
     if input.starts_with('[') {
         // An IPv6 literal, with or without port: let the host parser name it.
         let host = input.rsplit_once("]:").map_or(input, |(h, _)| h);
-        let host = if host.ends_with(']') { host.to_string() } else { format!("{host}]") };
+        let host = if host.ends_with(']') {
+            host.to_string()
+        } else {
+            format!("{host}]")
+        };
         return Err(match CanonicalHost::parse(&host) {
             Err(e) => EntryError::Host(e),
             Ok(_) => EntryError::NotAHost(crate::error::escape(input)),

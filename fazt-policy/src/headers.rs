@@ -71,7 +71,10 @@ where
     for (name, value) in headers {
         let (name, value) = (name.as_ref(), value.as_ref());
         check_header_name(name)?;
-        if let Some(c) = value.chars().find(|&c| c != '\t' && (c < ' ' || c == '\x7f')) {
+        if let Some(c) = value
+            .chars()
+            .find(|&c| c != '\t' && (c < ' ' || c == '\x7f'))
+        {
             let what = match c {
                 '\r' => "CR",
                 '\n' => "LF",
@@ -123,7 +126,9 @@ pub struct ResponseHeaders {
 
 impl ResponseHeaders {
     /// Builds the model from raw pairs, lowercasing names.
-    pub fn from_pairs<N: AsRef<str>, V: Into<String>>(pairs: impl IntoIterator<Item = (N, V)>) -> Self {
+    pub fn from_pairs<N: AsRef<str>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (N, V)>,
+    ) -> Self {
         ResponseHeaders {
             pairs: pairs
                 .into_iter()

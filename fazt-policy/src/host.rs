@@ -86,19 +86,28 @@ impl CanonicalHost {
         if name.len() > 253 {
             return Err(invalid(domain, HostProblem::TooLong));
         }
-        for label in name.split('.') {
-            if label.is_empty() {
-                return Err(invalid(domain, HostProblem::EmptyLabel));
+        // One pass over the bytes: label lengths and the character set.
+        let mut label_len = 0usize;
+        for (i, &b) in name.as_bytes().iter().enumerate() {
+            match b {
+                b'.' if label_len == 0 => return Err(invalid(domain, HostProblem::EmptyLabel)),
+                b'.' => label_len = 0,
+                b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => {
+                    label_len += 1;
+                    if label_len > 63 {
+                        return Err(invalid(domain, HostProblem::LabelTooLong));
+                    }
+                }
+                _ => {
+                    // The first byte outside ASCII starts a character: `i`
+                    // is a char boundary.
+                    let c = name[i..].chars().next().unwrap_or('?');
+                    return Err(invalid(domain, HostProblem::BadChar(c)));
+                }
             }
-            if label.len() > 63 {
-                return Err(invalid(domain, HostProblem::LabelTooLong));
-            }
-            if let Some(c) = label
-                .chars()
-                .find(|c| !matches!(c, 'a'..='z' | '0'..='9' | '-' | '_'))
-            {
-                return Err(invalid(domain, HostProblem::BadChar(c)));
-            }
+        }
+        if label_len == 0 {
+            return Err(invalid(domain, HostProblem::EmptyLabel));
         }
         // The WHATWG parser reads a name ending in a number as IPv4; one that
         // got here anyway would be read differently by some other resolver.

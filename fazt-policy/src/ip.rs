@@ -291,13 +291,19 @@ pub fn classify_v4(ip: Ipv4Addr) -> Option<IpClass> {
 /// is not decoded here), `None` if globally reachable.
 pub fn classify_v6(ip: Ipv6Addr) -> Option<IpClass> {
     let a = u128::from(ip);
-    for &(net, len, class) in V6_TABLE {
+    // Only 2000::/3 is allocated as global unicast: most lookups are there,
+    // and only a few rows lie inside it.
+    let (table, default) = if a >> 125 == 0b001 {
+        (V6_GLOBAL_UNICAST_TABLE, None)
+    } else {
+        (V6_OTHER_TABLE, Some(IpClass::NotGlobalUnicast))
+    };
+    for &(net, len, class) in table {
         if prefix_match128(a, net, len) {
             return class;
         }
     }
-    // Only 2000::/3 is allocated as global unicast.
-    (a >> 125 != 0b001).then_some(IpClass::NotGlobalUnicast)
+    default
 }
 
 fn prefix_match32(a: u32, net: u32, len: u8) -> bool {
@@ -342,16 +348,62 @@ const fn v6(s: [u16; 8]) -> u128 {
     out
 }
 
-/// IPv6 ranges, first match wins; `None` marks a globally reachable row
-/// inside a blocked one.
-const V6_TABLE: &[(u128, u8, Option<IpClass>)] = &[
+/// IPv6 ranges outside `2000::/3`, first match wins (the rest of that
+/// space is [`IpClass::NotGlobalUnicast`]).
+const V6_OTHER_TABLE: &[(u128, u8, Option<IpClass>)] = &[
     (v6([0, 0, 0, 0, 0, 0, 0, 1]), 128, Some(IpClass::Loopback)),
-    (v6([0, 0, 0, 0, 0, 0, 0, 0]), 128, Some(IpClass::Unspecified)),
-    (v6([0, 0, 0, 0, 0, 0, 0, 0]), 96, Some(IpClass::Ipv4Compatible)),
-    (v6([0, 0, 0, 0, 0xffff, 0, 0, 0]), 96, Some(IpClass::Ipv4Translated)),
-    (v6([0x64, 0xff9b, 1, 0, 0, 0, 0, 0]), 48, Some(IpClass::Nat64Local)),
+    (
+        v6([0, 0, 0, 0, 0, 0, 0, 0]),
+        128,
+        Some(IpClass::Unspecified),
+    ),
+    (
+        v6([0, 0, 0, 0, 0, 0, 0, 0]),
+        96,
+        Some(IpClass::Ipv4Compatible),
+    ),
+    (
+        v6([0, 0, 0, 0, 0xffff, 0, 0, 0]),
+        96,
+        Some(IpClass::Ipv4Translated),
+    ),
+    (
+        v6([0x64, 0xff9b, 1, 0, 0, 0, 0, 0]),
+        48,
+        Some(IpClass::Nat64Local),
+    ),
     (v6([0x100, 0, 0, 0, 0, 0, 0, 0]), 64, Some(IpClass::Discard)),
-    (v6([0x100, 0, 0, 1, 0, 0, 0, 0]), 64, Some(IpClass::DummyPrefix)),
+    (
+        v6([0x100, 0, 0, 1, 0, 0, 0, 0]),
+        64,
+        Some(IpClass::DummyPrefix),
+    ),
+    (v6([0x5f00, 0, 0, 0, 0, 0, 0, 0]), 16, Some(IpClass::Srv6)),
+    (
+        v6([0xfc00, 0, 0, 0, 0, 0, 0, 0]),
+        7,
+        Some(IpClass::UniqueLocal),
+    ),
+    (
+        v6([0xfe80, 0, 0, 0, 0, 0, 0, 0]),
+        10,
+        Some(IpClass::LinkLocal),
+    ),
+    (
+        v6([0xfec0, 0, 0, 0, 0, 0, 0, 0]),
+        10,
+        Some(IpClass::SiteLocal),
+    ),
+    (
+        v6([0xff00, 0, 0, 0, 0, 0, 0, 0]),
+        8,
+        Some(IpClass::Multicast),
+    ),
+];
+
+/// Non-global IPv6 ranges inside `2000::/3`, first match wins; `None` marks
+/// a globally reachable row inside a blocked one.
+const V6_GLOBAL_UNICAST_TABLE: &[(u128, u8, Option<IpClass>)] = &[
     (v6([0x2001, 0, 0, 0, 0, 0, 0, 0]), 32, Some(IpClass::Teredo)),
     (v6([0x2001, 1, 0, 0, 0, 0, 0, 1]), 128, None),
     (v6([0x2001, 1, 0, 0, 0, 0, 0, 2]), 128, None),
@@ -360,16 +412,31 @@ const V6_TABLE: &[(u128, u8, Option<IpClass>)] = &[
     (v6([0x2001, 4, 0x112, 0, 0, 0, 0, 0]), 48, None),
     (v6([0x2001, 0x20, 0, 0, 0, 0, 0, 0]), 28, None),
     (v6([0x2001, 0x30, 0, 0, 0, 0, 0, 0]), 28, None),
-    (v6([0x2001, 2, 0, 0, 0, 0, 0, 0]), 48, Some(IpClass::Benchmarking)),
-    (v6([0x2001, 0, 0, 0, 0, 0, 0, 0]), 23, Some(IpClass::IetfProtocol)),
-    (v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0]), 32, Some(IpClass::Documentation)),
-    (v6([0x2002, 0, 0, 0, 0, 0, 0, 0]), 16, Some(IpClass::SixToFour)),
-    (v6([0x3fff, 0, 0, 0, 0, 0, 0, 0]), 20, Some(IpClass::Documentation)),
-    (v6([0x5f00, 0, 0, 0, 0, 0, 0, 0]), 16, Some(IpClass::Srv6)),
-    (v6([0xfc00, 0, 0, 0, 0, 0, 0, 0]), 7, Some(IpClass::UniqueLocal)),
-    (v6([0xfe80, 0, 0, 0, 0, 0, 0, 0]), 10, Some(IpClass::LinkLocal)),
-    (v6([0xfec0, 0, 0, 0, 0, 0, 0, 0]), 10, Some(IpClass::SiteLocal)),
-    (v6([0xff00, 0, 0, 0, 0, 0, 0, 0]), 8, Some(IpClass::Multicast)),
+    (
+        v6([0x2001, 2, 0, 0, 0, 0, 0, 0]),
+        48,
+        Some(IpClass::Benchmarking),
+    ),
+    (
+        v6([0x2001, 0, 0, 0, 0, 0, 0, 0]),
+        23,
+        Some(IpClass::IetfProtocol),
+    ),
+    (
+        v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0]),
+        32,
+        Some(IpClass::Documentation),
+    ),
+    (
+        v6([0x2002, 0, 0, 0, 0, 0, 0, 0]),
+        16,
+        Some(IpClass::SixToFour),
+    ),
+    (
+        v6([0x3fff, 0, 0, 0, 0, 0, 0, 0]),
+        20,
+        Some(IpClass::Documentation),
+    ),
 ];
 
 impl fmt::Display for IpClass {

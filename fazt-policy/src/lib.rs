@@ -48,6 +48,7 @@
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod allowlist;
 mod budget;
@@ -62,15 +63,17 @@ mod rate;
 mod seams;
 mod target;
 
-pub use allowlist::{AllowEntry, Allowlist, AppId, EntryError, EntryRules, HostPattern, Lookup, Scope};
+pub use allowlist::{
+    AllowEntry, Allowlist, AppId, EntryError, EntryRules, HostPattern, Lookup, Scope,
+};
 pub use budget::RequestBudget;
 pub use error::{ErrorCode, NetError};
 pub use explain::{Explanation, Step};
 pub use host::{CanonicalHost, HostError, HostProblem};
 pub use ip::{classify_v4, classify_v6, embedded_ipv4, BlockReason, Classifier, IpClass, Verdict};
+pub use ipnet::IpNet;
 pub use limits::{FieldSchema, Limits, LimitsError};
 pub use policy::{Approved, Hop, Policy};
 pub use rate::TokenBucket;
 pub use seams::{InjectAs, Injection, LogEntry, LogSink, NullSink, SecretInjector, SecretValue};
 pub use target::{Origin, Scheme, Target};
-pub use ipnet::IpNet;

@@ -2,6 +2,7 @@
 //! them.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::explain::{NoTrace, Step, Trace};
@@ -23,8 +24,9 @@ pub struct Policy {
 pub struct Approved {
     /// The checked target.
     pub target: Target,
-    /// The entry that matched, as written (`*.example.com:8443`).
-    pub entry: String,
+    /// The entry that matched; its `Display` is the entry as written
+    /// (`*.example.com:8443`).
+    pub entry: Arc<AllowEntry>,
     /// The entry's overrides.
     pub rules: EntryRules,
     /// Response cap for this target: the entry's override or the global
@@ -54,7 +56,11 @@ pub struct Hop {
 
 impl Policy {
     /// A policy; the limits are validated.
-    pub fn new(allowlist: Allowlist, classifier: Classifier, limits: Limits) -> Result<Self, LimitsError> {
+    pub fn new(
+        allowlist: Allowlist,
+        classifier: Classifier,
+        limits: Limits,
+    ) -> Result<Self, LimitsError> {
         limits.validate()?;
         Ok(Policy {
             allowlist,
@@ -146,10 +152,13 @@ impl Policy {
                 max: u8::try_from(self.limits.max_redirects).unwrap_or(u8::MAX),
             });
         }
-        let next = from.url().join(location).map_err(|e| NetError::InvalidRedirect {
-            host: from.host().to_string(),
-            reason: e.to_string(),
-        })?;
+        let next = from
+            .url()
+            .join(location)
+            .map_err(|e| NetError::InvalidRedirect {
+                host: from.host().to_string(),
+                reason: e.to_string(),
+            })?;
         let to = self.check_url(app, next.as_str())?;
         let new_method = match (status, method) {
             (303, "HEAD") => "HEAD",
@@ -175,7 +184,9 @@ impl Policy {
         let entry = match self.allowlist.lookup(app, host, scheme, port) {
             Lookup::Found(e) => e,
             Lookup::WrongPort => {
-                trace.step("allowlist", true, || format!("host {host} is on the allowlist"));
+                trace.step("allowlist", true, || {
+                    format!("host {host} is on the allowlist")
+                });
                 let e = NetError::PortNotAllowed {
                     host: host.to_string(),
                     port,
@@ -192,8 +203,12 @@ impl Policy {
                 return Err(e);
             }
         };
-        trace.step("allowlist", true, || format!("matched entry {entry} ({})", entry.scope()));
-        trace.step("port", true, || format!("port {port} allowed by entry {entry}"));
+        trace.step("allowlist", true, || {
+            format!("matched entry {entry} ({})", entry.scope())
+        });
+        trace.step("port", true, || {
+            format!("port {port} allowed by entry {entry}")
+        });
         if scheme == Scheme::Http {
             if !entry.rules().allow_http {
                 let e = NetError::HttpNotAllowed {
@@ -207,15 +222,18 @@ impl Policy {
         Ok(self.approve(target, entry))
     }
 
-    fn approve(&self, target: Target, entry: &AllowEntry) -> Approved {
+    fn approve(&self, target: Target, entry: &Arc<AllowEntry>) -> Approved {
         let r = *entry.rules();
         let or = |v: u64, d: u64| if v == 0 { d } else { v };
-        let rate = u32::try_from(or(r.rate_limit.into(), self.limits.rate_limit)).unwrap_or(u32::MAX);
-        let burst = u32::try_from(or(r.rate_burst.into(), self.limits.rate_burst)).unwrap_or(u32::MAX);
+        let rate =
+            u32::try_from(or(r.rate_limit.into(), self.limits.rate_limit)).unwrap_or(u32::MAX);
+        let burst =
+            u32::try_from(or(r.rate_burst.into(), self.limits.rate_burst)).unwrap_or(u32::MAX);
         Approved {
-            entry: entry.to_string(),
+            entry: Arc::clone(entry),
             rules: r,
-            max_response: or(r.max_response, self.limits.max_response).min(EntryRules::HARD_MAX_RESPONSE),
+            max_response: or(r.max_response, self.limits.max_response)
+                .min(EntryRules::HARD_MAX_RESPONSE),
             timeout: (r.timeout_ms > 0).then(|| Duration::from_millis(r.timeout_ms)),
             rate: (rate > 0).then_some((rate, burst)),
             cache_ttl: (r.cache_ttl_s > 0).then(|| Duration::from_secs(r.cache_ttl_s)),
@@ -240,17 +258,19 @@ impl Policy {
         let mut refusal = None;
         for &addr in addrs {
             match self.classifier.classify(addr) {
-                Verdict::Allowed => trace.step("dns", true, || format!("{addr}: globally reachable")),
-                Verdict::AllowedByOperator(net) => {
-                    trace.step("dns", true, || format!("{addr}: admitted by operator allow_ranges {net}"))
+                Verdict::Allowed => {
+                    trace.step("dns", true, || format!("{addr}: globally reachable"))
                 }
+                Verdict::AllowedByOperator(net) => trace.step("dns", true, || {
+                    format!("{addr}: admitted by operator allow_ranges {net}")
+                }),
                 Verdict::Blocked(reason) => {
+                    trace.step("dns", false, || format!("{addr}: blocked: {reason}"));
                     let e = NetError::AddressBlocked {
                         host: host.to_string(),
                         addr,
-                        rule: reason.to_string(),
+                        reason,
                     };
-                    trace.step("dns", false, || format!("{addr}: blocked: {reason}"));
                     refusal.get_or_insert(e);
                 }
             }

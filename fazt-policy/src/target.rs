@@ -223,10 +223,9 @@ fn check_authority(
         trace.step("scheme", false, || e.message());
         return Err(e);
     }
-    let raw_host = url.host_str().unwrap_or_default().to_string();
     if !url.username().is_empty() || url.password().is_some() {
         let e = NetError::Userinfo {
-            host: raw_host.clone(),
+            host: url.host_str().unwrap_or_default().to_string(),
         };
         trace.step("userinfo", false, || e.message());
         return Err(e);
@@ -235,7 +234,9 @@ fn check_authority(
     let host = match url.host() {
         Some(url::Host::Domain(d)) => match CanonicalHost::from_parsed_domain(d) {
             Ok(h) => {
-                trace.step("ip-literal", true, || "host is a name, not an IP address".into());
+                trace.step("ip-literal", true, || {
+                    "host is a name, not an IP address".into()
+                });
                 trace.step("host", true, || format!("canonical host {h}"));
                 h
             }
@@ -258,7 +259,7 @@ fn check_authority(
     let port = url.port_or_known_default().unwrap_or(scheme.default_port());
     if port == 0 {
         let e = NetError::PortNotAllowed {
-            host: raw_host,
+            host: host.to_string(),
             port,
         };
         trace.step("port", false, || e.message());
@@ -269,12 +270,19 @@ fn check_authority(
 
 /// The scheme as the WHATWG parser reads it: leading C0 controls and spaces
 /// trimmed, tabs and newlines ignored, ASCII-lowercased.
-fn leading_scheme(input: &str) -> Option<String> {
+fn leading_scheme(input: &str) -> Option<std::borrow::Cow<'static, str>> {
+    // Fast path for the spelling nearly every caller uses.
+    if input.starts_with("https://") {
+        return Some("https".into());
+    }
+    if input.starts_with("http://") {
+        return Some("http".into());
+    }
     let mut out = String::new();
     let trimmed = input.trim_start_matches(|c: char| c <= ' ');
     for c in trimmed.chars().filter(|c| !matches!(c, '\t' | '\n' | '\r')) {
         match c {
-            ':' if !out.is_empty() => return Some(out),
+            ':' if !out.is_empty() => return Some(out.into()),
             'a'..='z' | 'A'..='Z' => out.push(c.to_ascii_lowercase()),
             '0'..='9' | '+' | '-' | '.' if !out.is_empty() => out.push(c),
             _ => return None,

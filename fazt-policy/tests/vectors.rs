@@ -45,7 +45,12 @@ fn url_vectors() {
             failures.push(format!("{:?}: want {want}, got {got}", c.url));
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -73,14 +78,21 @@ fn ip_vectors() {
         let got = match classifier.classify(c.ip) {
             Verdict::Allowed => "global".to_string(),
             Verdict::Blocked(fazt_policy::BlockReason::Special(class)) => format!("{class:?}"),
-            Verdict::Blocked(fazt_policy::BlockReason::Embedded { class, .. }) => format!("{class:?}"),
+            Verdict::Blocked(fazt_policy::BlockReason::Embedded { class, .. }) => {
+                format!("{class:?}")
+            }
             other => format!("{other:?}"),
         };
         if got != c.class {
             failures.push(format!("{}: want {}, got {got}", c.ip, c.class));
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[derive(Deserialize)]
@@ -122,7 +134,12 @@ fn entry_vectors() {
             failures.push(format!("{:?}: want {want}, got {got}", c.entry));
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[derive(Deserialize)]
@@ -185,10 +202,18 @@ fn match_vectors() {
             _ => panic!("bad vector {:?}", c.url),
         };
         if got != want {
-            failures.push(format!("{:?} (app {:?}): want {want}, got {got}", c.url, c.app));
+            failures.push(format!(
+                "{:?} (app {:?}): want {want}, got {got}",
+                c.url, c.app
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]

@@ -4,3 +4,4 @@
 //! outgoing request), persisted allowlist rules, and the batched request log.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
