@@ -28,7 +28,9 @@
 //! Operator ranges: `deny_ranges` win over everything; then `allow_ranges`
 //! admit an address the built-in tables would block (tests use
 //! `127.0.0.1/32`). Both are checked against the address and, for mapped and
-//! NAT64 addresses, the IPv4 inside.
+//! NAT64 addresses, the IPv4 inside. Last, the host's own interface
+//! addresses ([`Classifier::with_own_addresses`]) are blocked even when
+//! globally reachable.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -195,6 +197,7 @@ impl Verdict {
 pub struct Classifier {
     allow: Vec<IpNet>,
     deny: Vec<IpNet>,
+    own: Vec<IpAddr>,
 }
 
 impl Classifier {
@@ -214,6 +217,15 @@ impl Classifier {
     /// `allow_ranges`.
     pub fn with_deny_ranges(mut self, ranges: impl IntoIterator<Item = IpNet>) -> Self {
         self.deny.extend(ranges.into_iter().map(|n| n.trunc()));
+        self
+    }
+
+    /// Blocks this host's own interface addresses even when they are
+    /// globally reachable (no calling ourselves through a public name).
+    /// An operator's `allow_ranges` still wins for addresses the built-in
+    /// tables block (tests allow `127.0.0.1/32`).
+    pub fn with_own_addresses(mut self, addrs: impl IntoIterator<Item = IpAddr>) -> Self {
+        self.own.extend(addrs);
         self
     }
 
@@ -247,6 +259,9 @@ impl Classifier {
             return Verdict::Blocked(BlockReason::Denied(net));
         }
         match builtin(ip) {
+            None if self.own.contains(&ip) || inner.is_some_and(|v4| self.own.contains(&IpAddr::V4(v4))) => {
+                Verdict::Blocked(BlockReason::OwnAddress)
+            }
             None => Verdict::Allowed,
             Some(reason) => match covers(&self.allow) {
                 Some(net) => Verdict::AllowedByOperator(net),

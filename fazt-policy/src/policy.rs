@@ -69,6 +69,18 @@ impl Policy {
         })
     }
 
+    /// The same policy with another allowlist.
+    pub fn with_allowlist(mut self, allowlist: Allowlist) -> Self {
+        self.allowlist = allowlist;
+        self
+    }
+
+    /// The same policy with another classifier.
+    pub fn with_classifier(mut self, classifier: Classifier) -> Self {
+        self.classifier = classifier;
+        self
+    }
+
     /// The allowlist.
     pub fn allowlist(&self) -> &Allowlist {
         &self.allowlist

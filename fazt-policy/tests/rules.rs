@@ -425,3 +425,15 @@ fn entry_overrides_apply_and_are_capped() {
     };
     assert!(too_big.validate().is_err());
 }
+
+#[test]
+fn own_addresses_are_blocked_unless_operator_allowed() {
+    let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+    let c = Classifier::new()
+        .with_own_addresses([ip("93.184.215.14"), ip("127.0.0.1")])
+        .with_allow_ranges(["127.0.0.1/32".parse::<IpNet>().unwrap()]);
+    assert_eq!(c.classify(ip("93.184.215.14")), Verdict::Blocked(BlockReason::OwnAddress));
+    assert_eq!(c.classify(ip("::ffff:93.184.215.14")), Verdict::Blocked(BlockReason::OwnAddress));
+    assert!(c.classify(ip("93.184.215.15")).is_allowed());
+    assert!(c.classify(ip("127.0.0.1")).is_allowed(), "operator allow wins for built-in blocks");
+}

@@ -4,7 +4,8 @@
 //! - `cargo xtask ci`: the whole check CI runs (format, lints, tests, docs).
 //! - `cargo xtask bench [ARGS]`: the criterion benchmarks.
 
-use std::process::{Command, ExitCode};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, ExitCode, Stdio};
 
 use anyhow::{bail, Context, Result};
 
@@ -42,13 +43,59 @@ fn ci() -> Result<()> {
         ],
         &[],
     )?;
-    run("cargo", &["test", "--workspace"], &[])?;
+    let (passed, failed) = run_tests(&["test", "--workspace"])?;
     run(
         "cargo",
         &["doc", "--workspace", "--no-deps"],
         &[("RUSTDOCFLAGS", "-Dwarnings")],
     )?;
+    // One closing line for the whole run, whatever order cargo printed in.
+    println!("tests: {passed} passed, {failed} failed");
     Ok(())
+}
+
+/// Runs `cargo test`, echoing its output, and adds up every `test result`
+/// line.
+fn run_tests(args: &[&str]) -> Result<(u64, u64)> {
+    eprintln!("xtask: $ cargo {}", args.join(" "));
+    let mut child = Command::new("cargo")
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("could not start cargo")?;
+    let (mut passed, mut failed) = (0, 0);
+    if let Some(out) = child.stdout.take() {
+        for line in BufReader::new(out).lines() {
+            let line = line?;
+            println!("{line}");
+            if let Some(rest) = line.strip_prefix("test result: ") {
+                passed += count(rest, " passed");
+                failed += count(rest, " failed");
+            }
+        }
+    }
+    let status = child.wait()?;
+    if !status.success() {
+        bail!(
+            "`cargo {}` failed with {status} ({failed} failed)",
+            args.join(" ")
+        );
+    }
+    Ok((passed, failed))
+}
+
+/// The number before `label` in `ok. 8 passed; 0 failed; ...`.
+fn count(summary: &str, label: &str) -> u64 {
+    summary
+        .split(';')
+        .find_map(|part| {
+            part.trim()
+                .trim_start_matches("ok. ")
+                .trim_start_matches("FAILED. ")
+                .strip_suffix(label.trim_start())
+        })
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 fn bench(extra: &[String]) -> Result<()> {

@@ -1,0 +1,66 @@
+//! ureq, rustls and io failures mapped to [`NetError`]: the only place that
+//! does it.
+
+use std::time::Duration;
+
+use fazt_policy::NetError;
+
+/// Context for the mapping: which host, which deadline and limits applied.
+pub(crate) struct Ctx<'a> {
+    pub(crate) host: &'a str,
+    pub(crate) deadline: Duration,
+    pub(crate) max_response: u64,
+    pub(crate) max_headers: u64,
+}
+
+pub(crate) fn from_ureq(e: ureq::Error, ctx: &Ctx<'_>) -> NetError {
+    let host = || ctx.host.to_string();
+    match e {
+        ureq::Error::Other(inner) => match inner.downcast::<NetError>() {
+            Ok(net) => *net,
+            Err(other) => NetError::Connection { host: host(), reason: other.to_string() },
+        },
+        ureq::Error::Timeout(_) => timeout(ctx),
+        ureq::Error::HostNotFound => NetError::Dns { host: host(), reason: "no addresses".into() },
+        ureq::Error::LargeResponseHeader(..) => NetError::ResponseHeadersTooLarge { host: host(), max: ctx.max_headers },
+        ureq::Error::BodyExceedsLimit(_) => NetError::ResponseTooLarge { host: host(), max: ctx.max_response },
+        ureq::Error::Rustls(e) => NetError::Tls { host: host(), reason: e.to_string() },
+        ureq::Error::Tls(e) => NetError::Tls { host: host(), reason: e.to_string() },
+        ureq::Error::Io(io) => from_io(io, ctx),
+        ureq::Error::BadUri(reason) => NetError::InvalidUrl { reason },
+        ureq::Error::Http(e) => NetError::InvalidUrl { reason: e.to_string() },
+        ureq::Error::Protocol(e) => NetError::Connection { host: host(), reason: format!("HTTP protocol error: {e}") },
+        other => NetError::Connection { host: host(), reason: other.to_string() },
+    }
+}
+
+pub(crate) fn from_io(io: std::io::Error, ctx: &Ctx<'_>) -> NetError {
+    let host = || ctx.host.to_string();
+    if matches!(io.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) {
+        return timeout(ctx);
+    }
+    if let Some(inner) = io.get_ref() {
+        if let Some(net) = inner.downcast_ref::<NetError>() {
+            return net.clone();
+        }
+        if let Some(tls) = inner.downcast_ref::<rustls::Error>() {
+            return NetError::Tls { host: host(), reason: tls.to_string() };
+        }
+        if let Some(u) = inner.downcast_ref::<ureq::Error>() {
+            if matches!(u, ureq::Error::Timeout(_)) {
+                return timeout(ctx);
+            }
+            if let ureq::Error::BodyExceedsLimit(_) = u {
+                return NetError::ResponseTooLarge { host: host(), max: ctx.max_response };
+            }
+        }
+    }
+    NetError::Connection { host: host(), reason: io.to_string() }
+}
+
+fn timeout(ctx: &Ctx<'_>) -> NetError {
+    NetError::Timeout {
+        host: ctx.host.to_string(),
+        after_ms: u64::try_from(ctx.deadline.as_millis()).unwrap_or(u64::MAX),
+    }
+}
