@@ -259,7 +259,9 @@ impl Classifier {
             return Verdict::Blocked(BlockReason::Denied(net));
         }
         match builtin(ip) {
-            None if self.own.contains(&ip) || inner.is_some_and(|v4| self.own.contains(&IpAddr::V4(v4))) => {
+            None if self.own.contains(&ip)
+                || inner.is_some_and(|v4| self.own.contains(&IpAddr::V4(v4))) =>
+            {
                 Verdict::Blocked(BlockReason::OwnAddress)
             }
             None => Verdict::Allowed,

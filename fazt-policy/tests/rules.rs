@@ -432,8 +432,17 @@ fn own_addresses_are_blocked_unless_operator_allowed() {
     let c = Classifier::new()
         .with_own_addresses([ip("93.184.215.14"), ip("127.0.0.1")])
         .with_allow_ranges(["127.0.0.1/32".parse::<IpNet>().unwrap()]);
-    assert_eq!(c.classify(ip("93.184.215.14")), Verdict::Blocked(BlockReason::OwnAddress));
-    assert_eq!(c.classify(ip("::ffff:93.184.215.14")), Verdict::Blocked(BlockReason::OwnAddress));
+    assert_eq!(
+        c.classify(ip("93.184.215.14")),
+        Verdict::Blocked(BlockReason::OwnAddress)
+    );
+    assert_eq!(
+        c.classify(ip("::ffff:93.184.215.14")),
+        Verdict::Blocked(BlockReason::OwnAddress)
+    );
     assert!(c.classify(ip("93.184.215.15")).is_allowed());
-    assert!(c.classify(ip("127.0.0.1")).is_allowed(), "operator allow wins for built-in blocks");
+    assert!(
+        c.classify(ip("127.0.0.1")).is_allowed(),
+        "operator allow wins for built-in blocks"
+    );
 }

@@ -68,17 +68,17 @@ impl Cache {
     }
 
     pub(crate) fn put(&self, key: String, response: &Response, ttl: Duration, now: Instant) {
-        let size = key.len()
-            + response.body.len()
-            + response.url.len()
-            + response.headers.wire_size();
+        let size =
+            key.len() + response.body.len() + response.url.len() + response.headers.wire_size();
         if size > self.max_bytes {
             return;
         }
         let mut inner = self.inner.lock();
         inner.remove(&key);
         while inner.entries.len() >= self.max_items || inner.bytes + size > self.max_bytes {
-            let Some((_, oldest)) = inner.order.pop_first() else { break };
+            let Some((_, oldest)) = inner.order.pop_first() else {
+                break;
+            };
             inner.remove(&oldest);
         }
         inner.tick += 1;
@@ -151,7 +151,10 @@ mod tests {
         c.put("b".into(), &resp(150), Duration::from_secs(1), now);
         assert!(c.get("a", now).is_none(), "evicted to stay under 200 bytes");
         assert!(c.usage().1 <= 200);
-        assert!(c.get("b", now + Duration::from_secs(2)).is_none(), "expired");
+        assert!(
+            c.get("b", now + Duration::from_secs(2)).is_none(),
+            "expired"
+        );
         assert_eq!(c.usage(), (0, 0));
         c.put("big".into(), &resp(500), Duration::from_secs(1), now);
         assert_eq!(c.usage(), (0, 0), "larger than the whole cache: not stored");

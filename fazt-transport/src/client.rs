@@ -140,7 +140,11 @@ impl EgressClient {
         budget.count_call()?;
         let policy = self.policy();
         let limits = policy.limits();
-        let method = normalize_method(if req.method.is_empty() { "GET" } else { &req.method })?;
+        let method = normalize_method(if req.method.is_empty() {
+            "GET"
+        } else {
+            &req.method
+        })?;
         log.method.clone_from(&method);
         let approved = policy.check_url(app, &req.url)?;
         log.host = approved.target.host().to_string();
@@ -157,9 +161,11 @@ impl EgressClient {
         let injection = match &req.auth {
             None => None,
             Some(name) => {
-                let secrets = self.inner.secrets.as_ref().ok_or_else(|| NetError::SecretMissing {
-                    name: name.clone(),
-                })?;
+                let secrets = self
+                    .inner
+                    .secrets
+                    .as_ref()
+                    .ok_or_else(|| NetError::SecretMissing { name: name.clone() })?;
                 Some(secrets.resolve(app, name, approved.target.host())?)
             }
         };
@@ -173,7 +179,10 @@ impl EgressClient {
         let deadline = budget.deadline(approved.timeout, req.timeout)?;
         let concurrency = u32::try_from(limits.concurrency).unwrap_or(u32::MAX);
         let app_concurrency = u32::try_from(limits.app_concurrency).unwrap_or(u32::MAX);
-        let _slot = self.inner.slots.acquire(app, concurrency, app_concurrency)?;
+        let _slot = self
+            .inner
+            .slots
+            .acquire(app, concurrency, app_concurrency)?;
         let net_start = Instant::now();
         let call = Call {
             client: self,
@@ -209,7 +218,9 @@ impl EgressClient {
             && req.body.is_none()
             && req.auth.is_none()
             && req.redirect == RedirectMode::Follow
-            && !headers.iter().any(|(n, _)| n == "authorization" || n == "cookie");
+            && !headers
+                .iter()
+                .any(|(n, _)| n == "authorization" || n == "cookie");
         cacheable.then(|| format!("GET {}", approved.target.url()))
     }
 }
@@ -240,7 +251,12 @@ impl Call<'_> {
         loop {
             if let Some((per_minute, burst)) = current.rate {
                 let key = format!("{} {}", current.entry.scope(), current.entry);
-                self.client.inner.rates.check(&key, current.target.host().as_str(), per_minute, burst)?;
+                self.client.inner.rates.check(
+                    &key,
+                    current.target.host().as_str(),
+                    per_minute,
+                    burst,
+                )?;
             }
             // The secret goes only to the origin it was resolved for.
             let inject = injection.filter(|_| current.target.origin() == secret_origin);
@@ -308,14 +324,21 @@ impl Call<'_> {
         let mut builder = ureq::http::Request::builder().method(method);
         let mut injected_header: Option<(&str, String)> = None;
         match inject.map(|i| (&i.inject_as, i.value.expose())) {
-            Some((InjectAs::Bearer, v)) => injected_header = Some(("authorization", format!("Bearer {v}"))),
-            Some((InjectAs::Header(name), v)) => injected_header = Some((name.as_str(), v.to_string())),
+            Some((InjectAs::Bearer, v)) => {
+                injected_header = Some(("authorization", format!("Bearer {v}")))
+            }
+            Some((InjectAs::Header(name), v)) => {
+                injected_header = Some((name.as_str(), v.to_string()))
+            }
             Some((InjectAs::Query(key), v)) => target.set_query_param(key, v),
             None => {}
         }
         for (name, value) in headers {
             // The injected value wins over a caller header of the same name.
-            if injected_header.as_ref().is_some_and(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            if injected_header
+                .as_ref()
+                .is_some_and(|(n, _)| n.eq_ignore_ascii_case(name))
+            {
                 continue;
             }
             builder = builder.header(name.as_str(), value.as_str());
@@ -327,7 +350,9 @@ impl Call<'_> {
         let request = builder
             .uri(target.url().as_str())
             .body(body.map(<[u8]>::to_vec).unwrap_or_default())
-            .map_err(|e| NetError::InvalidUrl { reason: e.to_string() })?;
+            .map_err(|e| NetError::InvalidUrl {
+                reason: e.to_string(),
+            })?;
         let agent = &self.client.inner.agent;
         let request = agent
             .configure_request(request)
@@ -357,7 +382,10 @@ impl Call<'_> {
         if declared.is_some_and(|n| n > to.max_response) {
             return Err(too_large());
         }
-        let mut reader = body.into_with_config().limit(to.max_response.saturating_add(1)).reader();
+        let mut reader = body
+            .into_with_config()
+            .limit(to.max_response.saturating_add(1))
+            .reader();
         let mut bytes = Vec::new();
         let mut chunk = [0u8; 16 * 1024];
         loop {
@@ -373,12 +401,12 @@ impl Call<'_> {
                 Err(e) => return Err(from_io(e, &ctx)),
             }
         }
-        let headers = ResponseHeaders::from_pairs(
-            parts
-                .headers
-                .iter()
-                .map(|(n, v)| (n.as_str(), String::from_utf8_lossy(v.as_bytes()).into_owned())),
-        );
+        let headers = ResponseHeaders::from_pairs(parts.headers.iter().map(|(n, v)| {
+            (
+                n.as_str(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        }));
         Ok(Response {
             status: parts.status.as_u16(),
             status_text: parts.status.canonical_reason().unwrap_or("").to_string(),
@@ -454,7 +482,9 @@ impl EgressBuilder {
         let limits = *self.policy.limits();
         let own = self.own_addresses.unwrap_or_else(interface_addresses);
         let classifier = self.policy.classifier().clone().with_own_addresses(own);
-        let policy = Arc::new(RwLock::new(Arc::new(self.policy.with_classifier(classifier))));
+        let policy = Arc::new(RwLock::new(Arc::new(
+            self.policy.with_classifier(classifier),
+        )));
         let roots = if self.extra_roots.is_empty() {
             RootCerts::WebPki
         } else {
@@ -471,7 +501,9 @@ impl EgressBuilder {
             .accept_encoding("identity")
             .user_agent(concat!("fazt-egress/", env!("CARGO_PKG_VERSION")))
             .allow_non_standard_methods(true)
-            .max_response_header_size(usize::try_from(limits.max_response_headers).unwrap_or(usize::MAX))
+            .max_response_header_size(
+                usize::try_from(limits.max_response_headers).unwrap_or(usize::MAX),
+            )
             .max_idle_connections(20)
             .max_idle_connections_per_host(2)
             .max_idle_age(Duration::from_secs(10))
@@ -516,7 +548,9 @@ impl DangerousOptions {
             }
         }
         if added == 0 {
-            return Err(TransportError::Certificate("no certificate in PEM input".into()));
+            return Err(TransportError::Certificate(
+                "no certificate in PEM input".into(),
+            ));
         }
         Ok(self)
     }

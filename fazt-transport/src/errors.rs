@@ -18,25 +18,54 @@ pub(crate) fn from_ureq(e: ureq::Error, ctx: &Ctx<'_>) -> NetError {
     match e {
         ureq::Error::Other(inner) => match inner.downcast::<NetError>() {
             Ok(net) => *net,
-            Err(other) => NetError::Connection { host: host(), reason: other.to_string() },
+            Err(other) => NetError::Connection {
+                host: host(),
+                reason: other.to_string(),
+            },
         },
         ureq::Error::Timeout(_) => timeout(ctx),
-        ureq::Error::HostNotFound => NetError::Dns { host: host(), reason: "no addresses".into() },
-        ureq::Error::LargeResponseHeader(..) => NetError::ResponseHeadersTooLarge { host: host(), max: ctx.max_headers },
-        ureq::Error::BodyExceedsLimit(_) => NetError::ResponseTooLarge { host: host(), max: ctx.max_response },
-        ureq::Error::Rustls(e) => NetError::Tls { host: host(), reason: e.to_string() },
-        ureq::Error::Tls(e) => NetError::Tls { host: host(), reason: e.to_string() },
+        ureq::Error::HostNotFound => NetError::Dns {
+            host: host(),
+            reason: "no addresses".into(),
+        },
+        ureq::Error::LargeResponseHeader(..) => NetError::ResponseHeadersTooLarge {
+            host: host(),
+            max: ctx.max_headers,
+        },
+        ureq::Error::BodyExceedsLimit(_) => NetError::ResponseTooLarge {
+            host: host(),
+            max: ctx.max_response,
+        },
+        ureq::Error::Rustls(e) => NetError::Tls {
+            host: host(),
+            reason: e.to_string(),
+        },
+        ureq::Error::Tls(e) => NetError::Tls {
+            host: host(),
+            reason: e.to_string(),
+        },
         ureq::Error::Io(io) => from_io(io, ctx),
         ureq::Error::BadUri(reason) => NetError::InvalidUrl { reason },
-        ureq::Error::Http(e) => NetError::InvalidUrl { reason: e.to_string() },
-        ureq::Error::Protocol(e) => NetError::Connection { host: host(), reason: format!("HTTP protocol error: {e}") },
-        other => NetError::Connection { host: host(), reason: other.to_string() },
+        ureq::Error::Http(e) => NetError::InvalidUrl {
+            reason: e.to_string(),
+        },
+        ureq::Error::Protocol(e) => NetError::Connection {
+            host: host(),
+            reason: format!("HTTP protocol error: {e}"),
+        },
+        other => NetError::Connection {
+            host: host(),
+            reason: other.to_string(),
+        },
     }
 }
 
 pub(crate) fn from_io(io: std::io::Error, ctx: &Ctx<'_>) -> NetError {
     let host = || ctx.host.to_string();
-    if matches!(io.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) {
+    if matches!(
+        io.kind(),
+        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+    ) {
         return timeout(ctx);
     }
     if let Some(inner) = io.get_ref() {
@@ -44,18 +73,27 @@ pub(crate) fn from_io(io: std::io::Error, ctx: &Ctx<'_>) -> NetError {
             return net.clone();
         }
         if let Some(tls) = inner.downcast_ref::<rustls::Error>() {
-            return NetError::Tls { host: host(), reason: tls.to_string() };
+            return NetError::Tls {
+                host: host(),
+                reason: tls.to_string(),
+            };
         }
         if let Some(u) = inner.downcast_ref::<ureq::Error>() {
             if matches!(u, ureq::Error::Timeout(_)) {
                 return timeout(ctx);
             }
             if let ureq::Error::BodyExceedsLimit(_) = u {
-                return NetError::ResponseTooLarge { host: host(), max: ctx.max_response };
+                return NetError::ResponseTooLarge {
+                    host: host(),
+                    max: ctx.max_response,
+                };
             }
         }
     }
-    NetError::Connection { host: host(), reason: io.to_string() }
+    NetError::Connection {
+        host: host(),
+        reason: io.to_string(),
+    }
 }
 
 fn timeout(ctx: &Ctx<'_>) -> NetError {

@@ -27,7 +27,13 @@ impl RateLimits {
 
     /// Takes a token for `key` (`per_minute`, `burst`), or refuses with the
     /// time until one is there.
-    pub(crate) fn check(&self, key: &str, host: &str, per_minute: u32, burst: u32) -> Result<(), NetError> {
+    pub(crate) fn check(
+        &self,
+        key: &str,
+        host: &str,
+        per_minute: u32,
+        burst: u32,
+    ) -> Result<(), NetError> {
         let now = self.epoch.elapsed();
         let mut buckets = self.buckets.lock();
         if buckets.len() >= MAX_BUCKETS && !buckets.contains_key(key) {
@@ -43,9 +49,11 @@ impl RateLimits {
         let bucket = buckets
             .entry(key.to_string())
             .or_insert_with(|| TokenBucket::new(per_minute, burst, now));
-        bucket.try_take(now).map_err(|retry_after: Duration| NetError::RateLimited {
-            host: host.to_string(),
-            retry_after,
-        })
+        bucket
+            .try_take(now)
+            .map_err(|retry_after: Duration| NetError::RateLimited {
+                host: host.to_string(),
+                retry_after,
+            })
     }
 }

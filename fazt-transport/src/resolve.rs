@@ -85,7 +85,8 @@ impl StaticResolver {
 
     /// Answers `host` (canonicalized) with `addrs`.
     pub fn with(mut self, host: &str, addrs: impl IntoIterator<Item = IpAddr>) -> Self {
-        let key = CanonicalHost::parse(host).map_or_else(|_| host.to_ascii_lowercase(), |h| h.to_string());
+        let key = CanonicalHost::parse(host)
+            .map_or_else(|_| host.to_ascii_lowercase(), |h| h.to_string());
         self.table.entry(key).or_default().extend(addrs);
         self
     }
@@ -124,17 +125,26 @@ impl Resolver for CheckingResolver {
         let host = uri.host().unwrap_or_default();
         let port = uri
             .port_u16()
-            .unwrap_or(if uri.scheme_str() == Some("http") { 80 } else { 443 });
+            .unwrap_or(if uri.scheme_str() == Some("http") {
+                80
+            } else {
+                443
+            });
         let host = CanonicalHost::parse(host).map_err(|e| wrap(e.into()))?;
         let limit = (!timeout.after.is_not_happening()).then(|| *timeout.after);
         let addrs = self.inner.resolve(host.as_str(), limit).map_err(|e| {
             wrap(match e {
-                ResolveError::Timeout => NetError::DnsTimeout { host: host.to_string() },
+                ResolveError::Timeout => NetError::DnsTimeout {
+                    host: host.to_string(),
+                },
                 ResolveError::NotFound => NetError::Dns {
                     host: host.to_string(),
                     reason: "no addresses".into(),
                 },
-                ResolveError::Failed(reason) => NetError::Dns { host: host.to_string(), reason },
+                ResolveError::Failed(reason) => NetError::Dns {
+                    host: host.to_string(),
+                    reason,
+                },
             })
         })?;
         let policy = Arc::clone(&self.policy.read());

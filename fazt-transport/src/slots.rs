@@ -92,13 +92,23 @@ mod tests {
         let s = Arc::new(Slots::default());
         let a1 = s.acquire(Some("a"), 3, 2).unwrap();
         let a2 = s.acquire(Some("a"), 3, 2).unwrap();
-        assert!(matches!(s.acquire(Some("a"), 3, 2), Err(NetError::AppConcurrency { max: 2, .. })));
+        assert!(matches!(
+            s.acquire(Some("a"), 3, 2),
+            Err(NetError::AppConcurrency { max: 2, .. })
+        ));
         let b1 = s.acquire(Some("b"), 3, 2).unwrap();
-        assert!(matches!(s.acquire(None, 3, 2), Err(NetError::GlobalConcurrency { max: 3 })));
+        assert!(matches!(
+            s.acquire(None, 3, 2),
+            Err(NetError::GlobalConcurrency { max: 3 })
+        ));
         drop(a1);
         assert_eq!(s.in_flight(), (2, 2));
         drop((a2, b1));
-        assert_eq!(s.in_flight(), (0, 0), "the app table does not keep idle apps");
+        assert_eq!(
+            s.in_flight(),
+            (0, 0),
+            "the app table does not keep idle apps"
+        );
     }
 
     #[test]

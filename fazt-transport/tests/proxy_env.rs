@@ -1,0 +1,75 @@
+//! Proxy variables in the environment are ignored. A separate test binary,
+//! because it changes the process environment.
+
+use std::sync::Arc;
+
+use fazt_policy::{EntryRules, Limits, RequestBudget};
+use fazt_tests::{allowlist, localhost, loopback_policy, Reply, TestCa, Upstream};
+use fazt_transport::{EgressClient, Request, StaticResolver};
+
+#[test]
+fn proxy_variables_are_ignored() {
+    let proxy = Upstream::plain(|_| Reply::ok("proxied"));
+    let proxy_url = format!("http://127.0.0.1:{}", proxy.port());
+    for var in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ] {
+        std::env::set_var(var, &proxy_url);
+    }
+    std::env::remove_var("NO_PROXY");
+    std::env::remove_var("no_proxy");
+
+    let ca = TestCa::new();
+    let tls = Upstream::tls(&ca, |_| Reply::ok("direct"));
+    let plain = Upstream::plain(|_| Reply::ok("direct"));
+    let http = EntryRules {
+        allow_http: true,
+        ..EntryRules::default()
+    };
+    let tls_entry = format!("api.test:{}", tls.port());
+    let plain_entry = format!("other.test:{}", plain.port());
+    let policy = loopback_policy(
+        allowlist(&[(&tls_entry, EntryRules::default()), (&plain_entry, http)]),
+        Limits::default(),
+    );
+    let client = EgressClient::builder(policy)
+        .resolver(Arc::new(
+            StaticResolver::new()
+                .with("api.test", [localhost()])
+                .with("other.test", [localhost()]),
+        ))
+        .own_addresses(Vec::new())
+        .dangerous()
+        .add_root_certificates_pem(ca.ca_pem.as_bytes())
+        .unwrap()
+        .finish()
+        .build()
+        .unwrap();
+    let mut budget = RequestBudget::new(&Limits::default());
+    let r = client
+        .fetch(
+            None,
+            Request::get(format!("https://api.test:{}/", tls.port())),
+            &mut budget,
+        )
+        .unwrap();
+    assert_eq!(r.body, b"direct");
+    let r = client
+        .fetch(
+            None,
+            Request::get(format!("http://other.test:{}/", plain.port())),
+            &mut budget,
+        )
+        .unwrap();
+    assert_eq!(r.body, b"direct");
+    assert_eq!(
+        proxy.accepted(),
+        0,
+        "no connection may go to the proxy from the environment"
+    );
+}

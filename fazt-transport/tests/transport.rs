@@ -1,0 +1,940 @@
+//! The transport end to end, over loopback only: a local TLS upstream with a
+//! CA made at test time, a resolver mapping the test names to 127.0.0.1, and
+//! an `allow_ranges` override for 127.0.0.1/32.
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fazt_policy::{EntryRules, ErrorCode, InjectAs, Limits, NetError, Policy, RequestBudget};
+use fazt_tests::{
+    allowlist, localhost, loopback_policy, MemorySecrets, RecordingSink, Reply, Seen, TestCa,
+    Upstream,
+};
+use fazt_transport::{EgressClient, RedirectMode, Request, Resolve, ResolveError, StaticResolver};
+
+/// One upstream plus a client that trusts its CA and resolves the test
+/// names to it.
+struct Env {
+    up: Upstream,
+    client: EgressClient,
+    log: Arc<RecordingSink>,
+    limits: Limits,
+}
+
+struct Setup {
+    entries: Vec<(String, EntryRules)>,
+    limits: Limits,
+    resolver: Option<Arc<dyn Resolve>>,
+    secrets: Option<MemorySecrets>,
+    trust_ca: bool,
+}
+
+impl Setup {
+    fn new() -> Setup {
+        Setup {
+            entries: Vec::new(),
+            limits: Limits::default(),
+            resolver: None,
+            secrets: None,
+            trust_ca: true,
+        }
+    }
+
+    /// Allows `host` on the upstream's port (`{port}` is replaced).
+    fn allow(mut self, host: &str, rules: EntryRules) -> Setup {
+        self.entries.push((host.to_string(), rules));
+        self
+    }
+
+    fn limit(mut self, name: &str, value: u64) -> Setup {
+        self.limits.set(name, value).unwrap();
+        self
+    }
+
+    fn resolver(mut self, r: impl Resolve) -> Setup {
+        self.resolver = Some(Arc::new(r));
+        self
+    }
+
+    fn secrets(mut self, s: MemorySecrets) -> Setup {
+        self.secrets = Some(s);
+        self
+    }
+
+    fn start(self, handler: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> Env {
+        let ca = TestCa::new();
+        let up = Upstream::tls(&ca, handler);
+        self.client_for(up, &ca)
+    }
+
+    fn client_for(self, up: Upstream, ca: &TestCa) -> Env {
+        let port = up.port().to_string();
+        let entries: Vec<(String, EntryRules)> = if self.entries.is_empty() {
+            vec![("api.test:{port}".into(), EntryRules::default())]
+        } else {
+            self.entries
+        };
+        let entries: Vec<(String, EntryRules)> = entries
+            .into_iter()
+            .map(|(e, r)| (e.replace("{port}", &port), r))
+            .collect();
+        let refs: Vec<(&str, EntryRules)> = entries.iter().map(|(e, r)| (e.as_str(), *r)).collect();
+        let policy: Policy = loopback_policy(allowlist(&refs), self.limits);
+        let resolver = self.resolver.unwrap_or_else(|| {
+            Arc::new(
+                StaticResolver::new()
+                    .with("api.test", [localhost()])
+                    .with("other.test", [localhost()])
+                    .with("a.api.test", [localhost()])
+                    .with("slow.test", [localhost()])
+                    .with("big.test", [localhost()]),
+            )
+        });
+        let log = Arc::new(RecordingSink::default());
+        let mut builder = EgressClient::builder(policy)
+            .resolver(resolver)
+            .log_sink(log.clone())
+            .own_addresses(Vec::new());
+        if let Some(s) = self.secrets {
+            builder = builder.secrets(Arc::new(s));
+        }
+        if self.trust_ca {
+            builder = builder
+                .dangerous()
+                .add_root_certificates_pem(ca.ca_pem.as_bytes())
+                .unwrap()
+                .finish();
+        }
+        Env {
+            up,
+            client: builder.build().unwrap(),
+            log,
+            limits: self.limits,
+        }
+    }
+}
+
+impl Env {
+    fn url(&self, host: &str, path: &str) -> String {
+        format!("https://{host}:{}{path}", self.up.port())
+    }
+
+    fn fetch(&self, req: Request) -> Result<fazt_transport::Response, NetError> {
+        self.fetch_as(None, req)
+    }
+
+    fn fetch_as(
+        &self,
+        app: Option<&str>,
+        req: Request,
+    ) -> Result<fazt_transport::Response, NetError> {
+        let mut budget = RequestBudget::new(&self.limits);
+        self.client.fetch(app, req, &mut budget)
+    }
+
+    fn get(&self, path: &str) -> Result<fazt_transport::Response, NetError> {
+        self.fetch(Request::get(self.url("api.test", path)))
+    }
+}
+
+fn echo(seen: &Seen) -> Reply {
+    let headers: Vec<String> = seen
+        .headers
+        .iter()
+        .map(|(n, v)| format!("{n}={v}"))
+        .collect();
+    Reply::ok(format!("{} {}\n{}\n", seen.method, seen.target, headers.join("\n")).into_bytes())
+        .header("content-type", "text/plain")
+}
+
+#[test]
+fn happy_get_and_post_with_headers_and_body() {
+    let env = Setup::new().start(|seen| {
+        Reply::ok(seen.body.clone())
+            .header("content-type", "application/json")
+            .header("set-cookie", "a=1")
+            .header("set-cookie", "b=2")
+            .header("x-method", &seen.method)
+    });
+    let r = env.get("/v1/items?x=1").unwrap();
+    assert_eq!(
+        (r.status, r.ok(), r.status_text.as_str()),
+        (200, true, "OK")
+    );
+    assert_eq!(r.url, env.url("api.test", "/v1/items?x=1"));
+    assert!(!r.redirected);
+    assert_eq!(r.headers.first("x-method"), Some("GET"));
+    assert_eq!(
+        r.headers.all("set-cookie").collect::<Vec<_>>(),
+        ["a=1", "b=2"]
+    );
+
+    let body = br#"{"a":1}"#.to_vec();
+    let r = env
+        .fetch(
+            Request::get(env.url("api.test", "/v1/items"))
+                .method("post")
+                .header("Content-Type", "application/json")
+                .header("X-Custom", "yes")
+                .body(body.clone()),
+        )
+        .unwrap();
+    assert_eq!(r.body, body);
+    assert_eq!(r.headers.first("x-method"), Some("POST"));
+    let seen = env.up.seen().pop().unwrap();
+    assert_eq!(seen.header("content-type"), Some("application/json"));
+    assert_eq!(seen.header("x-custom"), Some("yes"));
+    assert_eq!(seen.header("accept-encoding"), Some("identity"));
+    assert_eq!(
+        seen.header("host"),
+        Some(format!("api.test:{}", env.up.port()).as_str())
+    );
+}
+
+#[test]
+fn every_url_vector_refusal_is_refused_by_the_transport() {
+    #[derive(serde::Deserialize)]
+    struct Cases {
+        case: Vec<Case>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Case {
+        url: String,
+        code: Option<String>,
+        rule: Option<String>,
+    }
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fazt-policy/testdata/urls.toml"
+    ))
+    .unwrap();
+    let cases: Cases = toml::from_str(&text).unwrap();
+    let env = Setup::new().start(|_| Reply::ok("should not be reached"));
+    let mut checked = 0;
+    for c in cases.case {
+        let (Some(code), Some(rule)) = (c.code, c.rule) else {
+            continue;
+        };
+        let e = env.fetch(Request::get(&c.url)).unwrap_err();
+        assert_eq!(
+            (e.code().as_str(), e.rule()),
+            (code.as_str(), rule.as_str()),
+            "{}",
+            c.url
+        );
+        checked += 1;
+    }
+    assert!(checked > 50);
+    assert_eq!(env.up.accepted(), 0, "no refused URL may open a connection");
+}
+
+#[test]
+fn refusal_classes_through_the_transport() {
+    let resolver = StaticResolver::new()
+        .with("api.test", [localhost()])
+        .with("private.test", ["10.0.0.7".parse().unwrap()])
+        .with("meta.test", ["169.254.169.254".parse().unwrap()]);
+    let env = Setup::new()
+        .allow("api.test:{port}", EntryRules::default())
+        .allow("private.test:{port}", EntryRules::default())
+        .allow("meta.test", EntryRules::default())
+        .allow("nodns.test", EntryRules::default())
+        .resolver(resolver)
+        .limit("max_request_body", 1024)
+        .start(|_| Reply::ok("hi"));
+    let rule = |r: Result<fazt_transport::Response, NetError>| {
+        r.map(|_| "ok").unwrap_or_else(|e| e.rule())
+    };
+    assert_eq!(
+        rule(env.fetch(Request::get("https://evil.test/"))),
+        "allowlist"
+    );
+    assert_eq!(
+        rule(env.fetch(Request::get(
+            env.url("api.test", "/").replace("https", "http")
+        ))),
+        "http"
+    );
+    assert_eq!(rule(env.fetch(Request::get("https://api.test:9/"))), "port");
+    assert_eq!(
+        rule(env.fetch(Request::get(env.url("private.test", "/")))),
+        "address"
+    );
+    assert_eq!(
+        rule(env.fetch(Request::get("https://meta.test/latest/meta-data/"))),
+        "address"
+    );
+    assert_eq!(rule(env.fetch(Request::get("https://nodns.test/"))), "dns");
+    assert_eq!(
+        rule(env.fetch(Request::get(env.url("api.test", "/")).body(vec![0; 2048]))),
+        "max_request_body"
+    );
+    assert_eq!(
+        rule(env.fetch(Request::get(env.url("api.test", "/")).header("x-a", "1\r\nx-b: 2"))),
+        "header"
+    );
+    assert_eq!(
+        rule(env.fetch(Request::get(env.url("api.test", "/")).method("CONNECT"))),
+        "method"
+    );
+    assert_eq!(
+        rule(env.fetch(Request::get(env.url("api.test", "/")).auth("NOPE"))),
+        "secret"
+    );
+    assert_eq!(env.up.accepted(), 0);
+    assert_eq!(rule(env.get("/")), "ok");
+}
+
+/// Answers with an allowed address the first time, then with another.
+#[derive(Debug)]
+struct Rebinding {
+    calls: AtomicUsize,
+    then: IpAddr,
+}
+
+impl Resolve for Rebinding {
+    fn resolve(&self, _host: &str, _t: Option<Duration>) -> Result<Vec<IpAddr>, ResolveError> {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst);
+        Ok(vec![if n == 0 { localhost() } else { self.then }])
+    }
+}
+
+#[test]
+fn dns_rebinding_never_reaches_the_second_answer() {
+    let ca = TestCa::new();
+    let up = Upstream::tls(&ca, |_| Reply::ok("real upstream"));
+    // A listener on 127.0.0.2 records any connection made to it.
+    let trap = Upstream::plain_on("127.0.0.2", |_| Reply::ok("trap"));
+    assert_eq!(trap.port(), trap.addr.port());
+    let rebinding = Rebinding {
+        calls: AtomicUsize::new(0),
+        then: "127.0.0.2".parse().unwrap(),
+    };
+    let env = Setup::new().resolver(rebinding).client_for(up, &ca);
+    // First call: checked 127.0.0.1, connected there.
+    assert_eq!(env.get("/").unwrap().body, b"real upstream");
+    // The name now resolves to a blocked address: the call is refused, and
+    // no connection, pooled or new, goes to the second answer.
+    let url = format!("https://api.test:{}/", trap.port());
+    let e = env.fetch(Request::get(url)).unwrap_err();
+    assert!(matches!(e.rule(), "address" | "port"), "{e}");
+    let e = env.get("/again").unwrap_err();
+    assert_eq!(e.rule(), "address", "{e}");
+    assert!(e.to_string().contains("127.0.0.2"), "{e}");
+    assert_eq!(trap.accepted(), 0);
+}
+
+#[test]
+fn mixed_answers_are_refused_whole() {
+    let resolver =
+        StaticResolver::new().with("api.test", [localhost(), "10.1.2.3".parse().unwrap()]);
+    let env = Setup::new().resolver(resolver).start(|_| Reply::ok("x"));
+    let e = env.get("/").unwrap_err();
+    assert_eq!((e.code(), e.rule()), (ErrorCode::Blocked, "address"));
+    assert!(e.to_string().contains("10.1.2.3"), "{e}");
+    assert_eq!(env.up.accepted(), 0);
+}
+
+#[test]
+fn own_interface_address_is_refused() {
+    let own: IpAddr = "93.184.215.14".parse().unwrap();
+    let ca = TestCa::new();
+    let up = Upstream::tls(&ca, |_| Reply::ok("x"));
+    let policy = loopback_policy(
+        allowlist(&[("self.test", EntryRules::default())]),
+        Limits::default(),
+    );
+    let client = EgressClient::builder(policy)
+        .resolver(Arc::new(StaticResolver::new().with("self.test", [own])))
+        .own_addresses(vec![own])
+        .build()
+        .unwrap();
+    let e = client
+        .fetch(
+            None,
+            Request::get("https://self.test/"),
+            &mut RequestBudget::new(&Limits::default()),
+        )
+        .unwrap_err();
+    assert_eq!(e.rule(), "address");
+    assert!(e.to_string().contains("an address of this host"), "{e}");
+    assert_eq!(up.accepted(), 0);
+}
+
+#[test]
+fn tls_is_verified_against_the_host_name() {
+    let ca = TestCa::new();
+    let up = Upstream::tls(&ca, |_| Reply::ok("x"));
+    // Without the test CA, the upstream's certificate is not trusted.
+    let mut setup = Setup::new();
+    setup.trust_ca = false;
+    let env = setup.client_for(up, &ca);
+    let e = env.get("/").unwrap_err();
+    assert_eq!((e.code(), e.rule()), (ErrorCode::Error, "tls"), "{e}");
+    // With it, a name the certificate does not cover still fails.
+    let ca2 = TestCa::new();
+    let up2 = Upstream::tls(&ca2, |_| Reply::ok("x"));
+    let resolver = StaticResolver::new().with("nocert.test", [localhost()]);
+    let env = Setup::new()
+        .allow("nocert.test:{port}", EntryRules::default())
+        .resolver(resolver)
+        .client_for(up2, &ca2);
+    let e = env
+        .fetch(Request::get(env.url("nocert.test", "/")))
+        .unwrap_err();
+    assert_eq!(e.rule(), "tls", "{e}");
+}
+
+#[derive(Debug)]
+struct SlowDns;
+
+impl Resolve for SlowDns {
+    fn resolve(&self, _h: &str, timeout: Option<Duration>) -> Result<Vec<IpAddr>, ResolveError> {
+        // Honors the timeout the way the system resolver does.
+        std::thread::sleep(
+            timeout
+                .unwrap_or(Duration::from_secs(10))
+                .min(Duration::from_secs(10)),
+        );
+        Err(ResolveError::Timeout)
+    }
+}
+
+#[test]
+fn dns_timeout_is_net_timeout() {
+    let env = Setup::new().resolver(SlowDns).start(|_| Reply::ok("x"));
+    let started = Instant::now();
+    let e = env
+        .fetch(Request::get(env.url("api.test", "/")).timeout(Duration::from_millis(1200)))
+        .unwrap_err();
+    assert_eq!(
+        (e.code(), e.rule()),
+        (ErrorCode::Timeout, "dns-timeout"),
+        "{e}"
+    );
+    assert!(started.elapsed() < Duration::from_millis(1200 + 800));
+}
+
+#[test]
+fn drip_feed_is_cut_at_the_deadline() {
+    let env = Setup::new().start(|seen| {
+        let r = Reply::ok(vec![b'x'; 200]);
+        if seen.target == "/headers" {
+            r.drip(Duration::from_millis(30))
+        } else {
+            // Headers at once, then the body a byte at a time.
+            let mut raw = b"HTTP/1.1 200 OK\r\ncontent-length: 200\r\n\r\n".to_vec();
+            raw.extend(vec![b'x'; 200]);
+            Reply {
+                raw: Some(raw),
+                ..r
+            }
+            .drip(Duration::from_millis(30))
+        }
+    });
+    for path in ["/headers", "/body"] {
+        let started = Instant::now();
+        let e = env
+            .fetch(Request::get(env.url("api.test", path)).timeout(Duration::from_millis(1000)))
+            .unwrap_err();
+        let elapsed = started.elapsed();
+        assert_eq!(e.code(), ErrorCode::Timeout, "{path}: {e}");
+        assert!(elapsed >= Duration::from_millis(900), "{path}: {elapsed:?}");
+        assert!(
+            elapsed < Duration::from_millis(1000 + 500),
+            "{path}: {elapsed:?}"
+        );
+    }
+}
+
+#[test]
+fn budget_is_charged_and_refuses_when_spent() {
+    let env = Setup::new().start(|_| {
+        std::thread::sleep(Duration::from_millis(700));
+        Reply::ok("slow")
+    });
+    let mut budget = RequestBudget::new(&env.limits);
+    for _ in 0..4 {
+        env.client
+            .fetch(None, Request::get(env.url("api.test", "/")), &mut budget)
+            .unwrap();
+    }
+    // 4 x 700 ms spent of 4000: 1200 left, then less than 1000.
+    let r = env
+        .client
+        .fetch(None, Request::get(env.url("api.test", "/")), &mut budget);
+    assert!(
+        budget.left() < Duration::from_millis(1000),
+        "{:?}",
+        budget.left()
+    );
+    let e = r.map(|_| ()).and_then(|_| {
+        env.client
+            .fetch(None, Request::get(env.url("api.test", "/")), &mut budget)
+            .map(|_| ())
+    });
+    let e = e.unwrap_err();
+    assert!(
+        matches!(e.code(), ErrorCode::Budget | ErrorCode::Limit),
+        "{e}"
+    );
+    assert!(e.is_retryable() || e.rule() == "max_calls");
+}
+
+#[test]
+fn sixth_call_is_refused() {
+    let env = Setup::new().start(|_| Reply::ok("x"));
+    let mut budget = RequestBudget::new(&env.limits);
+    let fetch = |b: &mut RequestBudget, url: &str| env.client.fetch(None, Request::get(url), b);
+    fetch(&mut budget, "https://evil.test/").unwrap_err(); // refused calls count
+    for _ in 0..4 {
+        fetch(&mut budget, &env.url("api.test", "/")).unwrap();
+    }
+    let e = fetch(&mut budget, &env.url("api.test", "/")).unwrap_err();
+    assert_eq!((e.rule(), e.is_retryable()), ("max_calls", false));
+}
+
+#[test]
+fn gzip_body_is_returned_raw_and_counted_raw() {
+    // Not valid gzip on purpose: a decoder would fail, a raw reader won't.
+    let payload: Vec<u8> = (0..1500u32).map(|i| (i % 251) as u8).collect();
+    let p2 = payload.clone();
+    let env = Setup::new()
+        .allow(
+            "api.test:{port}",
+            EntryRules {
+                max_response: 1024,
+                ..EntryRules::default()
+            },
+        )
+        .allow("big.test:{port}", EntryRules::default())
+        .start(move |seen| {
+            let body = if seen.target == "/small" {
+                p2[..1000].to_vec()
+            } else {
+                p2.clone()
+            };
+            Reply::ok(body).header("content-encoding", "gzip")
+        });
+    let r = env.fetch(Request::get(env.url("big.test", "/"))).unwrap();
+    assert_eq!(r.body, payload);
+    assert_eq!(r.headers.first("content-encoding"), Some("gzip"));
+    let r = env.get("/small").unwrap();
+    assert_eq!(r.body, payload[..1000]);
+    let e = env.get("/large").unwrap_err();
+    assert_eq!((e.code(), e.rule()), (ErrorCode::Size, "max_response"));
+    assert!(env
+        .up
+        .seen()
+        .iter()
+        .all(|s| s.header("accept-encoding") == Some("identity")));
+}
+
+#[test]
+fn response_caps_and_lying_content_length() {
+    let env =
+        Setup::new()
+            .limit("max_response", 64 * 1024)
+            .start(|seen| match seen.target.as_str() {
+                "/honest" => Reply::ok(vec![b'a'; 100 * 1024]),
+                "/chunked" => {
+                    let mut raw = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n".to_vec();
+                    for _ in 0..100 {
+                        raw.extend_from_slice(b"400\r\n");
+                        raw.extend(vec![b'c'; 1024]);
+                        raw.extend_from_slice(b"\r\n");
+                    }
+                    raw.extend_from_slice(b"0\r\n\r\n");
+                    Reply::raw(raw)
+                }
+                "/understated" => {
+                    let mut raw = b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n".to_vec();
+                    raw.extend(vec![b'u'; 200 * 1024]);
+                    Reply::raw(raw)
+                }
+                "/overstated" => {
+                    Reply::raw(b"HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\nshort".to_vec())
+                }
+                _ => Reply::ok("fine"),
+            });
+    let rule = |p: &str| {
+        env.get(p)
+            .map(|r| format!("ok {}", r.body.len()))
+            .unwrap_or_else(|e| e.rule().to_string())
+    };
+    assert_eq!(rule("/honest"), "max_response");
+    assert_eq!(rule("/chunked"), "max_response");
+    assert_eq!(
+        rule("/understated"),
+        "ok 10",
+        "only the declared bytes are read"
+    );
+    assert_eq!(rule("/overstated"), "connection");
+    assert_eq!(rule("/fine"), "ok 4");
+}
+
+#[test]
+fn oversized_response_headers_are_refused() {
+    let env = Setup::new()
+        .limit("max_response_headers", 4096)
+        .start(|seen| {
+            if seen.target == "/big" {
+                Reply::ok("x").header("x-big", &"h".repeat(8000))
+            } else {
+                Reply::ok("x").header("x-ok", &"h".repeat(1000))
+            }
+        });
+    let e = env.get("/big").unwrap_err();
+    assert_eq!(
+        (e.code(), e.rule()),
+        (ErrorCode::Size, "max_response_headers")
+    );
+    assert!(env.get("/ok").is_ok());
+}
+
+fn bearer_secrets() -> MemorySecrets {
+    MemorySecrets::default()
+        .with(
+            "BEARER",
+            InjectAs::Bearer,
+            "sk_bearer_SENTINEL",
+            Some("api.test"),
+        )
+        .with(
+            "HDR",
+            InjectAs::Header("x-api-key".into()),
+            "sk_header_SENTINEL",
+            None,
+        )
+        .with(
+            "QRY",
+            InjectAs::Query("key".into()),
+            "sk_query_SENTINEL",
+            None,
+        )
+        .with(
+            "BOUND",
+            InjectAs::Bearer,
+            "sk_bound_SENTINEL",
+            Some("*.elsewhere.test"),
+        )
+}
+
+#[test]
+fn secrets_are_injected_and_never_returned() {
+    let env = Setup::new().secrets(bearer_secrets()).start(echo);
+    let r = env
+        .fetch(
+            Request::get(env.url("api.test", "/a"))
+                .auth("BEARER")
+                .header("Authorization", "Bearer caller"),
+        )
+        .unwrap();
+    let text = String::from_utf8(r.body).unwrap();
+    assert!(
+        text.contains("authorization=Bearer sk_bearer_SENTINEL"),
+        "{text}"
+    );
+    assert!(!text.contains("caller"), "the injected value wins: {text}");
+    let r = env
+        .fetch(Request::get(env.url("api.test", "/b")).auth("HDR"))
+        .unwrap();
+    assert!(String::from_utf8(r.body)
+        .unwrap()
+        .contains("x-api-key=sk_header_SENTINEL"));
+    let r = env
+        .fetch(Request::get(env.url("api.test", "/c?x=1")).auth("QRY"))
+        .unwrap();
+    assert!(String::from_utf8(r.body)
+        .unwrap()
+        .contains("GET /c?x=1&key=sk_query_SENTINEL"));
+    assert!(
+        !r.url.contains("SENTINEL"),
+        "the reported URL has no secret: {}",
+        r.url
+    );
+    let e = env
+        .fetch(Request::get(env.url("api.test", "/")).auth("BOUND"))
+        .unwrap_err();
+    assert_eq!((e.code(), e.rule()), (ErrorCode::Auth, "secret-domain"));
+    assert!(!e.to_string().contains("SENTINEL"));
+    let logs = format!("{:?}", env.log.entries.lock().unwrap());
+    assert!(
+        !logs.contains("SENTINEL") && !logs.contains("x=1"),
+        "{logs}"
+    );
+}
+
+#[test]
+fn redirect_suite() {
+    let secrets = MemorySecrets::default()
+        .with("BEARER", InjectAs::Bearer, "sk_b_SENTINEL", None)
+        .with(
+            "HDR",
+            InjectAs::Header("x-api-key".into()),
+            "sk_h_SENTINEL",
+            None,
+        )
+        .with("QRY", InjectAs::Query("key".into()), "sk_q_SENTINEL", None);
+    let env = Setup::new()
+        .allow("api.test:{port}", EntryRules::default())
+        .allow("other.test:{port}", EntryRules::default())
+        .secrets(secrets)
+        .start(|seen| {
+            let port = seen
+                .header("host")
+                .and_then(|h| h.rsplit(':').next())
+                .unwrap_or("0")
+                .to_string();
+            let path = seen.target.split('?').next().unwrap_or("");
+            match path {
+                "/to-literal" => Reply::redirect(302, "https://127.0.0.1/"),
+                "/to-decimal" => Reply::redirect(302, "https://2130706433/"),
+                "/to-http" => Reply::redirect(302, &format!("http://api.test:{port}/final")),
+                "/to-evil" => Reply::redirect(302, "https://evil.test/"),
+                "/to-schemeless" => Reply::redirect(302, "//evil.test/"),
+                "/to-backslash" => Reply::redirect(302, "/\\evil.test/"),
+                "/to-userinfo" => {
+                    Reply::redirect(302, &format!("https://u:p@api.test:{port}/final"))
+                }
+                "/relative" => Reply::redirect(302, "/final"),
+                "/cross" => Reply::redirect(307, &format!("https://other.test:{port}/final")),
+                "/loop" => Reply::redirect(302, "/loop"),
+                "/no-location" => Reply::status(302).body("no location"),
+                "/see-other" => Reply::redirect(303, "/final"),
+                _ => echo(seen),
+            }
+        });
+    let get = |path: &str| env.fetch(Request::get(env.url("api.test", path)));
+    let rule = |path: &str| get(path).map(|_| "ok").unwrap_or_else(|e| e.rule());
+    assert_eq!(rule("/to-literal"), "ip-literal");
+    assert_eq!(rule("/to-decimal"), "ip-literal");
+    assert_eq!(rule("/to-http"), "http");
+    assert_eq!(rule("/to-evil"), "allowlist");
+    assert_eq!(rule("/to-schemeless"), "allowlist");
+    assert_eq!(rule("/to-backslash"), "allowlist");
+    assert_eq!(rule("/to-userinfo"), "userinfo");
+    assert_eq!(rule("/loop"), "max_redirects");
+    let r = get("/no-location").unwrap();
+    assert_eq!((r.status, r.body.as_slice()), (302, &b"no location"[..]));
+
+    // Same origin: the secret is applied again on the next hop.
+    for (name, needle) in [
+        ("BEARER", "authorization=Bearer sk_b"),
+        ("HDR", "x-api-key=sk_h"),
+        ("QRY", "key=sk_q"),
+    ] {
+        let r = env
+            .fetch(Request::get(env.url("api.test", "/relative")).auth(name))
+            .unwrap();
+        assert!(r.redirected);
+        assert_eq!(r.url, env.url("api.test", "/final"));
+        let text = String::from_utf8(r.body).unwrap();
+        assert!(text.contains(needle), "{name}: {text}");
+    }
+    // Cross origin 307: the body and method follow, the secret does not.
+    for name in ["BEARER", "HDR", "QRY"] {
+        let r = env
+            .fetch(
+                Request::get(env.url("api.test", "/cross"))
+                    .method("POST")
+                    .body("payload")
+                    .auth(name),
+            )
+            .unwrap();
+        assert_eq!(r.url, env.url("other.test", "/final"));
+        let text = String::from_utf8(r.body).unwrap();
+        assert!(text.starts_with("POST /final"), "{text}");
+        assert!(
+            !text.contains("SENTINEL"),
+            "{name} leaked across origins: {text}"
+        );
+    }
+    let seen = env.up.seen();
+    let to_other: Vec<&Seen> = seen
+        .iter()
+        .filter(|s| {
+            s.header("host")
+                .is_some_and(|h| h.starts_with("other.test"))
+        })
+        .collect();
+    assert_eq!(to_other.len(), 3);
+    assert!(to_other
+        .iter()
+        .all(|s| s.body == b"payload" && format!("{s:?}").find("SENTINEL").is_none()));
+    // 303 turns POST into GET without a body.
+    let r = env
+        .fetch(
+            Request::get(env.url("api.test", "/see-other"))
+                .method("POST")
+                .body("x"),
+        )
+        .unwrap();
+    assert!(String::from_utf8(r.body).unwrap().starts_with("GET /final"));
+    // Manual returns the 3xx; error refuses it.
+    let r = env
+        .fetch(Request::get(env.url("api.test", "/relative")).redirect(RedirectMode::Manual))
+        .unwrap();
+    assert_eq!(
+        (r.status, r.headers.first("location")),
+        (302, Some("/final"))
+    );
+    let e = env
+        .fetch(Request::get(env.url("api.test", "/relative")).redirect(RedirectMode::Error))
+        .unwrap_err();
+    assert_eq!(e.rule(), "redirect");
+}
+
+#[test]
+fn concurrency_caps_hold_under_load() {
+    let active = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new(AtomicUsize::new(0));
+    let (a, p) = (active.clone(), peak.clone());
+    let env = Arc::new(
+        Setup::new()
+            .limit("concurrency", 5)
+            .limit("app_concurrency", 2)
+            .start(move |_| {
+                let now = a.fetch_add(1, Ordering::SeqCst) + 1;
+                p.fetch_max(now, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(150));
+                a.fetch_sub(1, Ordering::SeqCst);
+                Reply::ok("x")
+            }),
+    );
+    let threads: Vec<_> = (0..100)
+        .map(|i| {
+            let env = Arc::clone(&env);
+            std::thread::spawn(move || {
+                let app = format!("app{}", i % 4);
+                env.fetch_as(Some(&app), Request::get(env.url("api.test", "/")))
+            })
+        })
+        .collect();
+    let results: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let ok = results.iter().filter(|r| r.is_ok()).count();
+    let limited: Vec<&NetError> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert!(ok >= 5, "{ok} succeeded");
+    assert_eq!(ok + limited.len(), 100);
+    assert!(
+        limited
+            .iter()
+            .all(|e| e.code() == ErrorCode::Limit && e.is_retryable()),
+        "{limited:?}"
+    );
+    assert!(
+        peak.load(Ordering::SeqCst) <= 5,
+        "peak {}",
+        peak.load(Ordering::SeqCst)
+    );
+    assert!(env.up.stats.peak.load(Ordering::SeqCst) <= 5);
+}
+
+#[test]
+fn rate_limit_with_retry_after() {
+    let env = Setup::new()
+        .allow(
+            "api.test:{port}",
+            EntryRules {
+                rate_limit: 60,
+                rate_burst: 2,
+                ..EntryRules::default()
+            },
+        )
+        .start(|_| Reply::ok("x"));
+    env.get("/").unwrap();
+    env.get("/").unwrap();
+    let e = env.get("/").unwrap_err();
+    assert_eq!((e.code(), e.is_retryable()), (ErrorCode::Rate, true));
+    let after = e.retry_after().unwrap();
+    assert!(
+        after > Duration::from_millis(500) && after <= Duration::from_secs(1),
+        "{after:?}"
+    );
+    assert_eq!(env.up.stats.requests.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn cache_hit_miss_expiry_and_bypass() {
+    let env = Setup::new()
+        .limit("cache_max_items", 100)
+        .limit("cache_max_bytes", 1024 * 1024)
+        .allow(
+            "api.test:{port}",
+            EntryRules {
+                cache_ttl_s: 1,
+                ..EntryRules::default()
+            },
+        )
+        .secrets(bearer_secrets())
+        .start(|seen| {
+            let r = Reply::ok(format!("served {}", seen.target));
+            if seen.target == "/nostore" {
+                r.header("cache-control", "no-store")
+            } else {
+                r
+            }
+        });
+    let count = || env.up.stats.requests.load(Ordering::SeqCst);
+    let r1 = env.get("/c?q=1").unwrap();
+    let r2 = env.get("/c?q=1").unwrap();
+    assert_eq!(
+        (r1.from_cache, r2.from_cache, r2.body.clone()),
+        (false, true, r1.body.clone())
+    );
+    assert_eq!(count(), 1, "hit");
+    env.get("/c?q=2").unwrap();
+    assert_eq!(count(), 2, "the query is part of the key");
+    env.fetch(Request::get(env.url("api.test", "/c?q=1")).auth("BEARER"))
+        .unwrap();
+    env.fetch(Request::get(env.url("api.test", "/c?q=1")).method("POST"))
+        .unwrap();
+    env.fetch(Request::get(env.url("api.test", "/c?q=1")).header("authorization", "Bearer x"))
+        .unwrap();
+    assert_eq!(
+        count(),
+        5,
+        "auth, POST and caller credentials bypass the cache"
+    );
+    env.get("/nostore").unwrap();
+    env.get("/nostore").unwrap();
+    assert_eq!(count(), 7, "no-store is not cached");
+    std::thread::sleep(Duration::from_millis(1100));
+    assert!(!env.get("/c?q=1").unwrap().from_cache, "expired");
+    assert_eq!(count(), 8);
+}
+
+#[test]
+fn pooling_reuses_one_connection() {
+    let env = Setup::new().start(|_| Reply::ok("x"));
+    for _ in 0..100 {
+        env.get("/").unwrap();
+    }
+    assert_eq!(env.up.accepted(), 1);
+}
+
+#[test]
+fn every_call_is_logged_without_query() {
+    let env = Setup::new().start(|_| Reply::ok("hello"));
+    env.get("/path/x?token=abc").unwrap();
+    env.fetch(Request::get("https://evil.test/p?token=abc"))
+        .unwrap_err();
+    let logs = env.log.entries.lock().unwrap().clone();
+    assert_eq!(logs.len(), 2);
+    assert_eq!(
+        (
+            logs[0].host.as_str(),
+            logs[0].path.as_str(),
+            logs[0].status,
+            logs[0].bytes_in
+        ),
+        ("api.test", "/path/x", Some(200), 5)
+    );
+    assert_eq!(
+        (logs[1].host.as_str(), logs[1].error),
+        ("evil.test", Some(ErrorCode::Blocked))
+    );
+    assert!(!format!("{logs:?}").contains("token"));
+}
