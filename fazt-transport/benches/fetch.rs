@@ -1,1 +1,124 @@
-fn main() {}
+//! A 1 KiB GET over keep-alive TLS: through `EgressClient` (policy, checking
+//! resolver, slots, caps, logging) and through a plain ureq `Agent`, against
+//! the same local server in one run.
+//!
+//! Run with `cargo xtask bench -p fazt-transport`. Results are recorded in
+//! the crate README.
+
+use std::hint::black_box;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use fazt_policy::{EntryRules, Limits, NullSink, RequestBudget};
+use fazt_tests::{allowlist, localhost, loopback_policy, Reply, TestCa, Upstream};
+use fazt_transport::{EgressClient, Request, StaticResolver};
+use ureq::config::Config;
+use ureq::http::Uri;
+use ureq::tls::{Certificate, RootCerts, TlsConfig};
+use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
+
+/// Plain ureq needs the test name mapped too; this does only that.
+#[derive(Debug)]
+struct Fixed(SocketAddr);
+
+impl Resolver for Fixed {
+    fn resolve(
+        &self,
+        _: &Uri,
+        _: &Config,
+        _: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let mut v = self.empty();
+        v.push(self.0);
+        Ok(v)
+    }
+}
+
+fn fetch_1k(c: &mut Criterion) {
+    let ca = TestCa::new();
+    let up = Upstream::tls(&ca, |_| {
+        Reply::ok(vec![b'x'; 1024]).header("content-type", "text/plain")
+    });
+    let url = format!("https://api.test:{}/item", up.port());
+
+    let entry = format!("api.test:{}", up.port());
+    let policy = loopback_policy(
+        allowlist(&[(&entry, EntryRules::default())]),
+        Limits::default(),
+    );
+    let egress = EgressClient::builder(policy)
+        .resolver(Arc::new(
+            StaticResolver::new().with("api.test", [localhost()]),
+        ))
+        .log_sink(Arc::new(NullSink))
+        .own_addresses(Vec::new())
+        .dangerous()
+        .add_root_certificates_pem(ca.ca_pem.as_bytes())
+        .unwrap()
+        .finish()
+        .build()
+        .unwrap();
+
+    let ca_cert = Certificate::from_pem(ca.ca_pem.as_bytes()).unwrap();
+    let config = ureq::Agent::config_builder()
+        .tls_config(
+            TlsConfig::builder()
+                .root_certs(RootCerts::new_with_certs(&[ca_cert]))
+                .build(),
+        )
+        .build();
+    let plain = ureq::Agent::with_parts(config, DefaultConnector::default(), Fixed(up.addr));
+
+    let limits = Limits::default();
+    let mut group = c.benchmark_group("get_1k_keepalive");
+    group.bench_function("egress_client", |b| {
+        b.iter(|| {
+            let mut budget = RequestBudget::new(&limits);
+            let r = egress
+                .fetch(None, Request::get(black_box(url.as_str())), &mut budget)
+                .unwrap();
+            assert_eq!(r.body.len(), 1024);
+        })
+    });
+    group.bench_function("plain_ureq", |b| {
+        b.iter(|| {
+            let mut r = plain.get(black_box(url.as_str())).call().unwrap();
+            let body = r.body_mut().read_to_vec().unwrap();
+            assert_eq!(body.len(), 1024);
+        })
+    });
+    group.bench_function("plain_ureq_with_deadline", |b| {
+        b.iter(|| {
+            let mut r = plain
+                .get(black_box(url.as_str()))
+                .config()
+                .timeout_global(Some(std::time::Duration::from_secs(4)))
+                .build()
+                .call()
+                .unwrap();
+            let body = r.body_mut().read_to_vec().unwrap();
+            assert_eq!(body.len(), 1024);
+        })
+    });
+    group.finish();
+    assert!(
+        up.accepted() <= 2,
+        "both clients keep their connection alive"
+    );
+    if std::env::var_os("FAZT_BENCH_SHOW").is_some() {
+        for s in up
+            .seen()
+            .iter()
+            .rev()
+            .take(1)
+            .chain(up.seen().iter().take(1))
+        {
+            eprintln!("{s:?}");
+        }
+    }
+}
+
+criterion_group!(benches, fetch_1k);
+criterion_main!(benches);
