@@ -75,5 +75,7 @@ pub use ipnet::IpNet;
 pub use limits::{FieldSchema, Limits, LimitsError};
 pub use policy::{Approved, Hop, Policy};
 pub use rate::TokenBucket;
-pub use seams::{InjectAs, Injection, LogEntry, LogSink, NullSink, SecretInjector, SecretValue};
+pub use seams::{
+    AllowlistSource, InjectAs, Injection, LogEntry, LogSink, NullSink, SecretInjector, SecretValue,
+};
 pub use target::{Origin, Scheme, Target};

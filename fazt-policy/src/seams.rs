@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::{CanonicalHost, ErrorCode, NetError};
+use crate::{Allowlist, CanonicalHost, ErrorCode, NetError};
 
 /// Where an injected secret goes in the outgoing request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -106,4 +106,13 @@ pub struct NullSink;
 
 impl LogSink for NullSink {
     fn record(&self, _: LogEntry) {}
+}
+
+/// Where a running host gets allowlist changes made elsewhere (by the CLI,
+/// in another process). Polled before each call, so it must be cheap when
+/// nothing changed.
+pub trait AllowlistSource: Send + Sync {
+    /// The new allowlist if it changed since the last call, `None`
+    /// otherwise (or when it cannot be read: the old one stays in force).
+    fn poll(&self) -> Option<Allowlist>;
 }

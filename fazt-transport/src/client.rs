@@ -6,8 +6,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use fazt_policy::headers::{normalize_method, sanitize_request_headers, ResponseHeaders};
 use fazt_policy::{
-    Allowlist, Approved, InjectAs, Injection, LogEntry, LogSink, NetError, Policy, RequestBudget,
-    SecretInjector,
+    Allowlist, AllowlistSource, Approved, InjectAs, Injection, LogEntry, LogSink, NetError, Policy,
+    RequestBudget, SecretInjector,
 };
 use parking_lot::RwLock;
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
@@ -37,6 +37,7 @@ struct Inner {
     cache: Option<Cache>,
     secrets: Option<Arc<dyn SecretInjector>>,
     log: Arc<dyn LogSink>,
+    source: Option<Arc<dyn AllowlistSource>>,
 }
 
 /// Builds an [`EgressClient`].
@@ -47,6 +48,7 @@ pub struct EgressBuilder {
     log: Arc<dyn LogSink>,
     extra_roots: Vec<Certificate<'static>>,
     own_addresses: Option<Vec<IpAddr>>,
+    source: Option<Arc<dyn AllowlistSource>>,
 }
 
 /// Options that weaken a default, behind [`EgressBuilder::dangerous`] so a
@@ -73,6 +75,7 @@ impl EgressClient {
             log: Arc::new(TracingSink),
             extra_roots: Vec::new(),
             own_addresses: None,
+            source: None,
         }
     }
 
@@ -101,11 +104,12 @@ impl EgressClient {
         budget: &mut RequestBudget,
     ) -> Result<Response, NetError> {
         let started = Instant::now();
+        let (host, path) = log_host_path(&req.url);
         let mut log = LogEntry {
             app: app.map(str::to_string),
-            host: log_host(&req.url),
+            host,
             method: req.method.clone(),
-            path: String::new(),
+            path,
             status: None,
             error: None,
             duration_ms: 0,
@@ -138,6 +142,9 @@ impl EgressClient {
         log: &mut LogEntry,
     ) -> Result<Response, NetError> {
         budget.count_call()?;
+        if let Some(list) = self.inner.source.as_ref().and_then(|s| s.poll()) {
+            self.set_allowlist(list);
+        }
         let policy = self.policy();
         let limits = policy.limits();
         let method = normalize_method(if req.method.is_empty() {
@@ -436,14 +443,16 @@ fn storable(headers: &ResponseHeaders) -> bool {
     })
 }
 
-/// The host of a URL for the log, before the policy parsed it (never the
-/// query or userinfo).
-fn log_host(url: &str) -> String {
-    url.trim()
-        .parse::<ureq::http::Uri>()
-        .ok()
-        .and_then(|u| u.host().map(str::to_string))
-        .unwrap_or_default()
+/// Host and path of a URL for the log, before the policy parsed it (never
+/// the query or userinfo).
+fn log_host_path(url: &str) -> (String, String) {
+    match url.trim().parse::<ureq::http::Uri>() {
+        Ok(u) => (
+            u.host().unwrap_or_default().to_string(),
+            u.path().to_string(),
+        ),
+        Err(_) => (String::new(), String::new()),
+    }
 }
 
 impl EgressBuilder {
@@ -462,6 +471,13 @@ impl EgressBuilder {
     /// Sends one entry per call to `sink` (default: [`TracingSink`]).
     pub fn log_sink(mut self, sink: Arc<dyn LogSink>) -> Self {
         self.log = sink;
+        self
+    }
+
+    /// Polls `source` before each call and swaps in the allowlist it
+    /// returns, so edits made elsewhere apply without a restart.
+    pub fn allowlist_source(mut self, source: Arc<dyn AllowlistSource>) -> Self {
+        self.source = Some(source);
         self
     }
 
@@ -528,6 +544,7 @@ impl EgressBuilder {
                 cache: Cache::new(limits.cache_max_items, limits.cache_max_bytes),
                 secrets: self.secrets,
                 log: self.log,
+                source: self.source,
             }),
         })
     }

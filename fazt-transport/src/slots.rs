@@ -115,10 +115,10 @@ mod tests {
     fn released_on_panic() {
         let s = Arc::new(Slots::default());
         let s2 = Arc::clone(&s);
-        let r = std::panic::catch_unwind(move || {
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
             let _slot = s2.acquire(Some("a"), 1, 1).unwrap();
             panic!("upstream handler blew up");
-        });
+        }));
         assert!(r.is_err());
         assert_eq!(s.in_flight(), (0, 0));
     }

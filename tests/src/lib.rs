@@ -378,8 +378,11 @@ pub fn connect(addr: SocketAddr) -> std::io::Result<TcpStream> {
 /// Secrets held in memory, for tests: name -> (mode, value, domain).
 #[derive(Debug, Default)]
 pub struct MemorySecrets {
-    secrets: Mutex<Vec<(String, InjectAs, String, Option<HostPattern>)>>,
+    secrets: Mutex<Vec<SecretRow>>,
 }
+
+/// Name, mode, value, domain binding.
+type SecretRow = (String, InjectAs, String, Option<HostPattern>);
 
 impl MemorySecrets {
     /// Adds a secret, optionally bound to a domain pattern.

@@ -1,0 +1,89 @@
+//! [`StoreError`]: what can go wrong with the database or its input.
+//!
+//! No variant carries a secret value: invalid input is described by the
+//! rule it broke and the name (never the value) it concerns.
+
+use std::fmt;
+
+use fazt_policy::EntryError;
+
+/// A storage failure or invalid input.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// SQLite failed.
+    Sqlite(rusqlite::Error),
+    /// The database file or its directory could not be prepared.
+    Io(std::io::Error),
+    /// A secret name does not match `[A-Z0-9_]{1,64}`.
+    InvalidName(String),
+    /// `inject_as` is not `bearer`, `header` or `query`.
+    InvalidInjectAs(String),
+    /// `header` and `query` need a key; `bearer` takes none.
+    InjectKey(String),
+    /// A host, pattern, port, app id or override is invalid.
+    Entry(EntryError),
+    /// The secret value is empty or contains control characters.
+    InvalidValue(&'static str),
+    /// The database was written by a newer version.
+    TooNew {
+        /// Schema version found.
+        found: i64,
+        /// Newest version this build knows.
+        known: i64,
+    },
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::Sqlite(e) => write!(f, "database error: {e}"),
+            StoreError::Io(e) => write!(f, "database file error: {e}"),
+            StoreError::InvalidName(n) => write!(
+                f,
+                "invalid secret name \"{n}\": expected 1..64 characters of A-Z, 0-9 and _"
+            ),
+            StoreError::InvalidInjectAs(a) => {
+                write!(
+                    f,
+                    "invalid inject mode \"{a}\": expected bearer, header or query"
+                )
+            }
+            StoreError::InjectKey(why) => write!(f, "invalid inject key: {why}"),
+            StoreError::Entry(e) => e.fmt(f),
+            StoreError::InvalidValue(why) => write!(f, "invalid secret value: {why}"),
+            StoreError::TooNew { found, known } => write!(
+                f,
+                "database schema version {found} is newer than this build understands ({known})"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StoreError::Sqlite(e) => Some(e),
+            StoreError::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Sqlite(e)
+    }
+}
+
+impl From<std::io::Error> for StoreError {
+    fn from(e: std::io::Error) -> Self {
+        StoreError::Io(e)
+    }
+}
+
+impl From<EntryError> for StoreError {
+    fn from(e: EntryError) -> Self {
+        StoreError::Entry(e)
+    }
+}

@@ -1,0 +1,282 @@
+//! Secrets: write-only values injected into outgoing requests.
+
+use std::fmt;
+
+use fazt_policy::headers::{check_header_name, DROPPED_REQUEST_HEADERS};
+use fazt_policy::{
+    AppId, CanonicalHost, HostPattern, InjectAs, Injection, NetError, SecretInjector, SecretValue,
+};
+use rusqlite::{params, OptionalExtension};
+
+use crate::store::now_ms;
+use crate::{Store, StoreError};
+
+/// How a secret is injected, validated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InjectMode(InjectAs);
+
+impl InjectMode {
+    /// Parses `bearer`, `header` (with a header name as `key`) or `query`
+    /// (with a parameter name as `key`).
+    pub fn parse(inject_as: &str, key: Option<&str>) -> Result<InjectMode, StoreError> {
+        let key = key.map(str::trim).filter(|k| !k.is_empty());
+        let mode = match (inject_as.to_ascii_lowercase().as_str(), key) {
+            ("bearer", None) => InjectAs::Bearer,
+            ("bearer", Some(_)) => {
+                return Err(StoreError::InjectKey(
+                    "bearer secrets go in Authorization and take no key".into(),
+                ))
+            }
+            ("header" | "query", None) => {
+                return Err(StoreError::InjectKey(format!(
+                    "{inject_as} secrets need a key"
+                )))
+            }
+            ("header", Some(k)) => {
+                check_header_name(k).map_err(|e| StoreError::InjectKey(e.message()))?;
+                let k = k.to_ascii_lowercase();
+                if DROPPED_REQUEST_HEADERS.contains(&k.as_str()) || k.starts_with("proxy-") {
+                    return Err(StoreError::InjectKey(format!(
+                        "header \"{k}\" is managed by the transport"
+                    )));
+                }
+                InjectAs::Header(k)
+            }
+            ("query", Some(k)) => {
+                if k.len() > 64
+                    || k.chars()
+                        .any(|c| c.is_control() || matches!(c, '&' | '=' | '#' | ' '))
+                {
+                    return Err(StoreError::InjectKey(format!(
+                        "query key \"{}\" must be 1..64 characters without controls, spaces, '&', '=' or '#'",
+                        k.escape_debug()
+                    )));
+                }
+                InjectAs::Query(k.to_string())
+            }
+            (other, _) => {
+                return Err(StoreError::InvalidInjectAs(
+                    other.escape_debug().to_string(),
+                ))
+            }
+        };
+        Ok(InjectMode(mode))
+    }
+
+    /// The mode.
+    pub fn inject_as(&self) -> &InjectAs {
+        &self.0
+    }
+
+    fn columns(&self) -> (&'static str, &str) {
+        match &self.0 {
+            InjectAs::Bearer => ("bearer", ""),
+            InjectAs::Header(k) => ("header", k),
+            InjectAs::Query(k) => ("query", k),
+        }
+    }
+
+    fn from_columns(kind: &str, key: String) -> Option<InjectMode> {
+        Some(InjectMode(match kind {
+            "bearer" => InjectAs::Bearer,
+            "header" => InjectAs::Header(key),
+            "query" => InjectAs::Query(key),
+            _ => return None,
+        }))
+    }
+}
+
+/// A secret as listings show it: everything but the value, which is masked.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretInfo {
+    /// Name.
+    pub name: String,
+    /// Owning app, `None` for a global secret.
+    pub app: Option<String>,
+    /// Injection mode.
+    pub mode: InjectMode,
+    /// Domain binding (canonical pattern), if any.
+    pub domain: Option<String>,
+    /// Masked value: `********` then, for values of 16 or more characters,
+    /// the last 4.
+    pub masked: String,
+    /// Creation time, ms since the Unix epoch.
+    pub created_ms: i64,
+    /// Last update, ms since the Unix epoch.
+    pub updated_ms: i64,
+}
+
+impl fmt::Debug for SecretInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SecretInfo")
+            .field("name", &self.name)
+            .field("app", &self.app)
+            .field("mode", &self.mode)
+            .field("domain", &self.domain)
+            .field("masked", &self.masked)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Masks a value: at most its last 4 characters show, and only when it has
+/// 16 or more.
+pub fn mask(value: &str) -> String {
+    let n = value.chars().count();
+    if n >= 16 {
+        let tail: String = value.chars().skip(n - 4).collect();
+        format!("********{tail}")
+    } else {
+        "********".to_string()
+    }
+}
+
+/// Checks a secret name: `[A-Z0-9_]{1,64}`.
+pub fn check_name(name: &str) -> Result<(), StoreError> {
+    let ok = (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::InvalidName(name.escape_debug().to_string()))
+    }
+}
+
+impl Store {
+    /// Stores (or replaces) a secret. `domain` (`api.example.com` or
+    /// `*.example.com`) binds it: injecting it for another host is
+    /// `NET_AUTH`.
+    pub fn set_secret(
+        &self,
+        app: Option<&AppId>,
+        name: &str,
+        value: &str,
+        mode: &InjectMode,
+        domain: Option<&str>,
+    ) -> Result<(), StoreError> {
+        check_name(name)?;
+        if value.is_empty() {
+            return Err(StoreError::InvalidValue("empty"));
+        }
+        if value.chars().any(|c| c.is_control()) {
+            return Err(StoreError::InvalidValue("contains control characters"));
+        }
+        let domain = domain
+            .map(HostPattern::parse)
+            .transpose()?
+            .map(|d| d.to_string());
+        let (kind, key) = mode.columns();
+        let now = now_ms();
+        self.conn.lock().execute(
+            "INSERT INTO secrets (app, name, value, inject_as, inject_key, domain, created_ms, updated_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
+             ON CONFLICT (app, name) DO UPDATE SET value = ?3, inject_as = ?4, inject_key = ?5,
+                 domain = ?6, updated_ms = ?7",
+            params![app_key(app), name, value, kind, key, domain.unwrap_or_default(), now],
+        )?;
+        Ok(())
+    }
+
+    /// Removes a secret; returns whether it existed.
+    pub fn remove_secret(&self, app: Option<&AppId>, name: &str) -> Result<bool, StoreError> {
+        check_name(name)?;
+        let n = self.conn.lock().execute(
+            "DELETE FROM secrets WHERE app = ?1 AND name = ?2",
+            params![app_key(app), name],
+        )?;
+        Ok(n > 0)
+    }
+
+    /// Lists secrets, masked: all of them, or one app's and the global ones.
+    pub fn list_secrets(&self, app: Option<&AppId>) -> Result<Vec<SecretInfo>, StoreError> {
+        let conn = self.conn.lock();
+        let mut stmt = conn.prepare(
+            "SELECT name, app, inject_as, inject_key, domain, value, created_ms, updated_ms FROM secrets
+             WHERE ?1 IS NULL OR app = ?1 OR app = '' ORDER BY app, name",
+        )?;
+        let rows = stmt.query_map(params![app.map(AppId::as_str)], |r| {
+            let value: String = r.get(5)?;
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                mask(&value),
+                r.get::<_, i64>(6)?,
+                r.get::<_, i64>(7)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (name, app, kind, key, domain, masked, created_ms, updated_ms) = row?;
+            let Some(mode) = InjectMode::from_columns(&kind, key) else {
+                continue;
+            };
+            out.push(SecretInfo {
+                name,
+                app: (!app.is_empty()).then_some(app),
+                mode,
+                domain: (!domain.is_empty()).then_some(domain),
+                masked,
+                created_ms,
+                updated_ms,
+            });
+        }
+        Ok(out)
+    }
+}
+
+impl SecretInjector for Store {
+    /// The app's secret of that name if there is one, else the global one.
+    fn resolve(
+        &self,
+        app: Option<&str>,
+        name: &str,
+        host: &CanonicalHost,
+    ) -> Result<Injection, NetError> {
+        let missing = || NetError::SecretMissing {
+            name: name.escape_debug().to_string(),
+        };
+        let row = self
+            .conn
+            .lock()
+            .query_row(
+                "SELECT inject_as, inject_key, domain, value FROM secrets
+                 WHERE name = ?1 AND (app = ?2 OR app = '') ORDER BY app DESC LIMIT 1",
+                params![name, app.unwrap_or("")],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                    ))
+                },
+            )
+            .optional()
+            // A database failure must not look like success; it is reported
+            // as a missing secret, without the SQLite detail.
+            .map_err(|_| missing())?;
+        let (kind, key, domain, value) = row.ok_or_else(missing)?;
+        if !domain.is_empty() {
+            let bound = HostPattern::parse(&domain).map_err(|_| missing())?;
+            if !bound.matches(host) {
+                return Err(NetError::SecretDomain {
+                    name: name.to_string(),
+                    host: host.to_string(),
+                });
+            }
+        }
+        let mode = InjectMode::from_columns(&kind, key).ok_or_else(missing)?;
+        Ok(Injection {
+            inject_as: mode.0,
+            value: SecretValue::new(value),
+        })
+    }
+}
+
+pub(crate) fn app_key(app: Option<&AppId>) -> &str {
+    app.map_or("", AppId::as_str)
+}
