@@ -1,8 +1,48 @@
-//! `fazt.net.fetch` for serverless JavaScript (being built).
+//! `fazt.net.fetch` for serverless JavaScript: a deno_core op crate.
 //!
-//! It will be a deno_core op crate: one fetch op over `fazt-transport`, an
-//! extension whose prelude builds `fazt.net.fetch`, and a script runner with
-//! time and memory limits.
-#![forbid(unsafe_code)]
+//! # In scope
+//! - The `fazt_net` deno_core [extension](fazt_net): one fetch op over
+//!   `fazt-transport` and an ESM prelude that builds `fazt.net.fetch`, its
+//!   response object and the `NetError` it throws. Embed it in any
+//!   `JsRuntime` and put a [`FetchContext`] in the runtime's `OpState`.
+//! - [`fetch`]: the op's body as a plain Rust function, engine-neutral and
+//!   tested without an engine.
+//! - [`ScriptRunner`]: a script run with a fresh budget, a watchdog that
+//!   terminates it at `exec_timeout_ms` (uncatchable), a heap limit, and
+//!   captured `console` output.
+//!
+//! # Out of scope
+//! Policy (fazt-policy), HTTP (fazt-transport), persistence (fazt-secrets),
+//! and the rest of a JS runtime (timers, modules, web APIs).
+//!
+//! # Central decision
+//! The op returns plain data — a response record or an error record — and
+//! the prelude builds the JS objects from it. The Rust side never touches
+//! engine types beyond the op signature, so the same code serves both
+//! deno_core backends: QuickJS-ng (feature `quickjs`, the default, builds
+//! offline) and V8 (feature `v8`).
+//!
+//! Secrets never reach JS: the op returns the response, and the transport
+//! injects secrets into the outgoing request only.
+#![deny(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+#[cfg(all(feature = "quickjs", feature = "v8"))]
+compile_error!("features `quickjs` and `v8` select deno_core backends and are mutually exclusive");
+
+// The op2 macro expands to code that uses `unsafe` internally.
+#[allow(unsafe_code, missing_docs, unreachable_pub)]
+mod op;
+mod runner;
+
+pub use op::{fetch, FetchArgs, FetchContext, FetchOk};
+pub use runner::{RunOutput, ScriptError, ScriptRunner, DEFAULT_HEAP_LIMIT};
+
+deno_core::extension!(
+    fazt_net,
+    ops = [op::op_fazt_fetch, op::op_fazt_invalid_option, op::op_fazt_console],
+    esm_entry_point = "ext:fazt_net/prelude.js",
+    esm = [dir "js", "prelude.js"],
+    docs = "fazt.net.fetch: egress through the fazt policy and transport."
+);

@@ -1,0 +1,248 @@
+//! [`ScriptRunner`]: one script run in a fresh runtime, with a time limit,
+//! a heap limit, a fresh network budget, and captured console output.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use deno_core::{serde_v8, v8, JsRuntime, RuntimeOptions};
+use fazt_policy::{Limits, RequestBudget};
+use fazt_transport::EgressClient;
+
+use crate::op::{Console, FetchContext};
+
+/// Default heap limit for a run.
+pub const DEFAULT_HEAP_LIMIT: usize = 64 * 1024 * 1024;
+
+/// Runs scripts for apps.
+///
+/// Every run gets a new runtime: nothing a script leaves on `globalThis`
+/// can reach the next run, and a runtime that was terminated or ran out of
+/// memory is dropped with its run.
+#[derive(Clone)]
+pub struct ScriptRunner {
+    client: EgressClient,
+    limits: Limits,
+    heap_limit: usize,
+}
+
+/// What a run produced.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunOutput {
+    /// The script's completion value as JSON (after awaiting it, if it is
+    /// a promise), or why the run failed.
+    pub result: Result<serde_json::Value, ScriptError>,
+    /// Lines written with `console.*`, in order.
+    pub console: Vec<String>,
+    /// `fetch` calls made (refused ones included).
+    pub calls: u32,
+}
+
+/// Why a run failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ScriptError {
+    /// Stopped at `exec_timeout_ms`.
+    Timeout {
+        /// The limit, in milliseconds.
+        limit_ms: u64,
+    },
+    /// Stopped at the heap limit.
+    OutOfMemory {
+        /// The limit, in bytes.
+        limit_bytes: usize,
+    },
+    /// An uncaught `fazt.net.fetch` error.
+    Net {
+        /// `NET_...`.
+        code: String,
+        /// The full message.
+        message: String,
+    },
+    /// Any other uncaught exception, or a syntax error.
+    Uncaught {
+        /// The exception as the engine prints it.
+        message: String,
+    },
+    /// The completion value could not be turned into JSON.
+    Result(String),
+}
+
+impl ScriptRunner {
+    /// A runner over `client`, with `limits` (for `exec_timeout_ms` and
+    /// each run's budget).
+    pub fn new(client: EgressClient, limits: Limits) -> Self {
+        ScriptRunner {
+            client,
+            limits,
+            heap_limit: DEFAULT_HEAP_LIMIT,
+        }
+    }
+
+    /// Sets the heap limit of each run.
+    pub fn heap_limit(mut self, bytes: usize) -> Self {
+        self.heap_limit = bytes;
+        self
+    }
+
+    /// Runs `source` as a classic script for `app`.
+    ///
+    /// The completion value (the last expression) is the result; a promise
+    /// is awaited. Top-level `await` needs an async function as the last
+    /// expression: `(async () => { ... })()`.
+    pub fn run(&self, app: Option<&str>, source: &str) -> RunOutput {
+        let mut runtime = JsRuntime::new(RuntimeOptions {
+            extensions: vec![crate::fazt_net::init()],
+            create_params: Some(v8::CreateParams::default().heap_limits(0, self.heap_limit)),
+            ..Default::default()
+        });
+        {
+            let state = runtime.op_state();
+            let mut state = state.borrow_mut();
+            state.put(FetchContext {
+                client: self.client.clone(),
+                app: app.map(str::to_string),
+                budget: RequestBudget::new(&self.limits),
+            });
+            state.put(Console::default());
+        }
+        let handle = runtime.v8_isolate().thread_safe_handle();
+        let out_of_memory = Arc::new(AtomicBool::new(false));
+        {
+            let (oom, handle) = (Arc::clone(&out_of_memory), handle.clone());
+            runtime.add_near_heap_limit_callback(move |current, _initial| {
+                oom.store(true, Ordering::SeqCst);
+                handle.terminate_execution();
+                // Room to unwind; the runtime is dropped right after.
+                current.saturating_mul(2)
+            });
+        }
+        let limit = Duration::from_millis(self.limits.exec_timeout_ms);
+        let timed_out = Arc::new(AtomicBool::new(false));
+        let (done, watchdog) = {
+            let (tx, rx) = mpsc::channel::<()>();
+            let flag = Arc::clone(&timed_out);
+            let handle = handle.clone();
+            let thread = std::thread::spawn(move || {
+                if rx.recv_timeout(limit) == Err(mpsc::RecvTimeoutError::Timeout) {
+                    flag.store(true, Ordering::SeqCst);
+                    handle.terminate_execution();
+                }
+            });
+            (tx, thread)
+        };
+
+        let result = evaluate(&mut runtime, source);
+        let _ = done.send(());
+        let _ = watchdog.join();
+
+        let result = if out_of_memory.load(Ordering::SeqCst) {
+            Err(ScriptError::OutOfMemory {
+                limit_bytes: self.heap_limit,
+            })
+        } else if timed_out.load(Ordering::SeqCst) {
+            Err(ScriptError::Timeout {
+                limit_ms: self.limits.exec_timeout_ms,
+            })
+        } else {
+            result
+        };
+        let state = runtime.op_state();
+        let mut state = state.borrow_mut();
+        let console = state.try_take::<Console>().map(|c| c.0).unwrap_or_default();
+        let calls = state
+            .try_borrow::<FetchContext>()
+            .map_or(0, |c| c.budget.calls());
+        RunOutput {
+            result,
+            console,
+            calls,
+        }
+    }
+}
+
+/// Runs the script and converts its completion value.
+fn evaluate(runtime: &mut JsRuntime, source: &str) -> Result<serde_json::Value, ScriptError> {
+    let value = runtime
+        .execute_script("script.js", source.to_string())
+        .map_err(|e| uncaught(&e))?;
+    let value = {
+        let resolve = runtime.resolve(value);
+        let driver = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| ScriptError::Uncaught {
+                message: format!("could not start the event loop: {e}"),
+            })?;
+        driver
+            .block_on(runtime.with_event_loop_promise(resolve, Default::default()))
+            .map_err(|e| match e.into_kind() {
+                deno_core::error::CoreErrorKind::Js(js) => uncaught(&js),
+                other => ScriptError::Uncaught {
+                    message: other.to_string(),
+                },
+            })?
+    };
+    deno_core::scope!(scope, runtime);
+    let local = v8::Local::new(scope, value);
+    if local.is_undefined() {
+        return Ok(serde_json::Value::Null);
+    }
+    serde_v8::from_v8::<serde_json::Value>(scope, local)
+        .map_err(|e| ScriptError::Result(e.to_string()))
+}
+
+fn uncaught(e: &deno_core::error::JsError) -> ScriptError {
+    let message = e
+        .message
+        .clone()
+        .unwrap_or_else(|| e.exception_message.clone());
+    if e.name.as_deref() == Some("NetError") {
+        if let Some((code, _)) = message
+            .split_once(':')
+            .filter(|(c, _)| c.starts_with("NET_"))
+        {
+            return ScriptError::Net {
+                code: code.to_string(),
+                message,
+            };
+        }
+    }
+    ScriptError::Uncaught {
+        message: e.exception_message.clone(),
+    }
+}
+
+impl std::fmt::Display for ScriptError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ScriptError::Timeout { limit_ms } => {
+                write!(
+                    f,
+                    "script stopped: ran longer than exec_timeout_ms ({limit_ms} ms)"
+                )
+            }
+            ScriptError::OutOfMemory { limit_bytes } => {
+                write!(
+                    f,
+                    "script stopped: out of memory (heap limit {limit_bytes} bytes)"
+                )
+            }
+            ScriptError::Net { message, .. } => write!(f, "uncaught {message}"),
+            ScriptError::Uncaught { message } => f.write_str(message),
+            ScriptError::Result(e) => write!(f, "the script's result is not JSON: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ScriptError {}
+
+impl std::fmt::Debug for ScriptRunner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScriptRunner")
+            .field("limits", &self.limits)
+            .field("heap_limit", &self.heap_limit)
+            .finish_non_exhaustive()
+    }
+}

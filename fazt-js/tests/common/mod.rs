@@ -1,0 +1,78 @@
+//! Shared setup: a loopback TLS upstream and a runner whose client trusts
+//! its CA and resolves the test names to it.
+// Each test binary uses part of this module.
+#![allow(dead_code, unreachable_pub)]
+
+use std::sync::Arc;
+
+use fazt_js::ScriptRunner;
+use fazt_policy::{EntryRules, InjectAs, Limits};
+use fazt_tests::{
+    allowlist, localhost, loopback_policy, MemorySecrets, Reply, Seen, TestCa, Upstream,
+};
+use fazt_transport::{EgressClient, StaticResolver};
+
+pub struct Env {
+    pub up: Upstream,
+    pub client: EgressClient,
+    pub runner: ScriptRunner,
+}
+
+pub const SECRET: &str = "sk_js_SENTINEL_abcdef0123456789";
+
+pub fn env(
+    limits: Limits,
+    rules: EntryRules,
+    handler: impl Fn(&Seen) -> Reply + Send + Sync + 'static,
+) -> Env {
+    let ca = TestCa::new();
+    let up = Upstream::tls(&ca, handler);
+    let entries = [
+        format!("api.test:{}", up.port()),
+        format!("other.test:{}", up.port()),
+    ];
+    let policy = loopback_policy(
+        allowlist(&[(&entries[0], rules), (&entries[1], rules)]),
+        limits,
+    );
+    let secrets = MemorySecrets::default()
+        .with("API_KEY", InjectAs::Bearer, SECRET, Some("api.test"))
+        .with("QUERY_KEY", InjectAs::Query("key".into()), SECRET, None);
+    let client = EgressClient::builder(policy)
+        .resolver(Arc::new(
+            StaticResolver::new()
+                .with("api.test", [localhost()])
+                .with("other.test", [localhost()]),
+        ))
+        .own_addresses(Vec::new())
+        .secrets(Arc::new(secrets))
+        .dangerous()
+        .add_root_certificates_pem(ca.ca_pem.as_bytes())
+        .unwrap()
+        .finish()
+        .build()
+        .unwrap();
+    let runner = ScriptRunner::new(client.clone(), limits);
+    Env { up, client, runner }
+}
+
+impl Env {
+    /// Runs `script` with `BASE` replaced by `https://api.test:PORT`.
+    pub fn run(&self, script: &str) -> fazt_js::RunOutput {
+        self.run_as(None, script)
+    }
+
+    pub fn run_as(&self, app: Option<&str>, script: &str) -> fazt_js::RunOutput {
+        let base = format!("https://api.test:{}", self.up.port());
+        self.runner.run(app, &script.replace("BASE", &base))
+    }
+
+    /// Runs and returns the JSON result, panicking with the console on error.
+    pub fn value(&self, script: &str) -> serde_json::Value {
+        let out = self.run(script);
+        match out.result {
+            Ok(v) => v,
+            Err(e) => panic!("{e}\nconsole: {:?}", out.console),
+        }
+    }
+}
