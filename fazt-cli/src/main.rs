@@ -1,9 +1,183 @@
-//! The `fazt` command (being built): allowlist and secret management,
-//! decision explanations, fetch, script runs, logs and an offline demo.
+//! `fazt`: manage the egress allowlist and secrets, explain decisions, make
+//! requests and run scripts through the policy, read the request log, and
+//! take an offline tour (`fazt demo`).
+//!
+//! Exit status: 0 success; 1 a request was refused or failed (the code is
+//! printed); 2 a usage error (nothing was written).
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::{Args, Parser, Subcommand};
+
+mod commands;
+mod context;
+mod demo;
+mod output;
+
+use output::Failure;
+
+/// fazt egress: safe outbound HTTP for serverless JavaScript.
+#[derive(Parser, Debug)]
+#[command(name = "fazt", version, about, max_term_width = 100)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every command takes.
+#[derive(Args, Debug, Clone)]
+struct Global {
+    /// Database file [env: FAZT_DB; default: fazt/fazt.db in the user data dir]
+    #[arg(long, global = true, value_name = "PATH")]
+    db: Option<PathBuf>,
+    /// DEVELOPMENT ONLY: resolve HOST to IP without DNS (repeatable)
+    #[arg(long, global = true, value_name = "HOST=IP")]
+    resolve: Vec<String>,
+    /// DEVELOPMENT ONLY: allow connections to this otherwise blocked range (repeatable)
+    #[arg(long = "allow-range", global = true, value_name = "CIDR")]
+    allow_range: Vec<String>,
+    /// DEVELOPMENT ONLY: also trust the root certificates in this PEM file
+    #[arg(long = "ca-file", global = true, value_name = "PEM")]
+    ca_file: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Manage the allowlist, explain decisions, read the request log
+    #[command(subcommand)]
+    Net(NetCommand),
+    /// Manage secrets (values are write-only)
+    #[command(subcommand)]
+    Secret(SecretCommand),
+    /// Make one request through the policy and transport
+    Fetch(commands::FetchArgs),
+    /// Run a script with fazt.net.fetch available
+    Run {
+        /// The script file
+        script: PathBuf,
+        /// Run for this app
+        #[arg(long)]
+        app: Option<String>,
+    },
+    /// Show the limits in force
+    Limits {
+        /// Print the values as JSON
+        #[arg(long, conflicts_with = "schema")]
+        json: bool,
+        /// Print the schema (label, description, unit, range) as JSON
+        #[arg(long)]
+        schema: bool,
+    },
+    /// An offline tour: a local TLS upstream, a secret, and SSRF attempts refused
+    Demo,
+}
+
+#[derive(Subcommand, Debug)]
+enum NetCommand {
+    /// Allow a host (`api.example.com`, `*.example.com`, optional `:port`)
+    Allow(commands::AllowArgs),
+    /// List allowlist entries
+    List {
+        /// Only this app's entries (and the global ones)
+        #[arg(long)]
+        app: Option<String>,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove an allowlist entry
+    Remove {
+        /// The entry, as it was allowed
+        host: String,
+        /// The app it belongs to (global when omitted)
+        #[arg(long)]
+        app: Option<String>,
+    },
+    /// Explain whether a URL would be allowed, step by step (no request is sent)
+    Check {
+        /// The URL
+        url: String,
+        /// Check for this app
+        #[arg(long)]
+        app: Option<String>,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show recent requests
+    Logs(commands::LogsArgs),
+    /// Per-host statistics
+    Stats {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum SecretCommand {
+    /// Store a secret; the value is read from stdin (or a no-echo prompt)
+    Set(commands::SecretSetArgs),
+    /// List secrets, values masked
+    List {
+        /// Only this app's secrets (and the global ones)
+        #[arg(long)]
+        app: Option<String>,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a secret
+    Remove {
+        /// The secret's name
+        name: String,
+        /// The app it belongs to (global when omitted)
+        #[arg(long)]
+        app: Option<String>,
+    },
+}
+
 fn main() -> ExitCode {
-    eprintln!("fazt: commands are not available yet; see README.md");
-    ExitCode::from(2)
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match dispatch(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => f.report(),
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<(), Failure> {
+    let g = &cli.global;
+    match cli.command {
+        Command::Net(NetCommand::Allow(a)) => commands::allow(g, &a),
+        Command::Net(NetCommand::List { app, json }) => commands::list(g, app.as_deref(), json),
+        Command::Net(NetCommand::Remove { host, app }) => {
+            commands::remove(g, &host, app.as_deref())
+        }
+        Command::Net(NetCommand::Check { url, app, json }) => {
+            commands::check(g, &url, app.as_deref(), json)
+        }
+        Command::Net(NetCommand::Logs(a)) => commands::logs(g, &a),
+        Command::Net(NetCommand::Stats { json }) => commands::stats(g, json),
+        Command::Secret(SecretCommand::Set(a)) => commands::secret_set(g, &a),
+        Command::Secret(SecretCommand::List { app, json }) => {
+            commands::secret_list(g, app.as_deref(), json)
+        }
+        Command::Secret(SecretCommand::Remove { name, app }) => {
+            commands::secret_remove(g, &name, app.as_deref())
+        }
+        Command::Fetch(a) => commands::fetch(g, &a),
+        Command::Run { script, app } => commands::run(g, &script, app.as_deref()),
+        Command::Limits { json, schema } => commands::limits(json, schema),
+        Command::Demo => demo::run(),
+    }
 }

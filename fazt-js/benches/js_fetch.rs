@@ -1,1 +1,99 @@
-fn main() {}
+//! `fazt.net.fetch(url).json()` of a 1 KiB body from JavaScript, against the
+//! Rust transport call plus `serde_json` on the same keep-alive TLS server;
+//! and the cost of a script run in a fresh runtime against evaluating in a
+//! reused one (what a runtime pool would save).
+//!
+//! Run with `cargo xtask bench -p fazt-js`.
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use deno_core::{JsRuntime, RuntimeOptions};
+use fazt_js::{FetchContext, ScriptRunner};
+use fazt_policy::{EntryRules, Limits, NullSink, RequestBudget};
+use fazt_tests::{allowlist, localhost, loopback_policy, Reply, TestCa, Upstream};
+use fazt_transport::{EgressClient, Request, StaticResolver};
+
+fn json_1k() -> Vec<u8> {
+    let items: Vec<String> = (0..60)
+        .map(|i| format!("{{\"id\":{i},\"ok\":true}}"))
+        .collect();
+    let mut body = format!("{{\"items\":[{}],\"pad\":\"", items.join(",")).into_bytes();
+    body.resize(1022, b'x');
+    body.extend_from_slice(b"\"}");
+    body
+}
+
+fn benches(c: &mut Criterion) {
+    let ca = TestCa::new();
+    let body = json_1k();
+    assert_eq!(body.len(), 1024);
+    let up = Upstream::tls(&ca, move |_| {
+        Reply::ok(body.clone()).header("content-type", "application/json")
+    });
+    let url = format!("https://api.test:{}/items", up.port());
+    let entry = format!("api.test:{}", up.port());
+    let limits = Limits::default();
+    let client = EgressClient::builder(loopback_policy(
+        allowlist(&[(&entry, EntryRules::default())]),
+        limits,
+    ))
+    .resolver(Arc::new(
+        StaticResolver::new().with("api.test", [localhost()]),
+    ))
+    .log_sink(Arc::new(NullSink))
+    .own_addresses(Vec::new())
+    .dangerous()
+    .add_root_certificates_pem(ca.ca_pem.as_bytes())
+    .unwrap()
+    .finish()
+    .build()
+    .unwrap();
+
+    let mut group = c.benchmark_group("fetch_json_1k");
+    group.bench_function("rust_transport", |b| {
+        b.iter(|| {
+            let mut budget = RequestBudget::new(&limits);
+            let r = client
+                .fetch(None, Request::get(black_box(url.as_str())), &mut budget)
+                .unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+            assert_eq!(v["items"].as_array().unwrap().len(), 60);
+        })
+    });
+    let mut runtime = JsRuntime::new(RuntimeOptions {
+        extensions: vec![fazt_js::fazt_net::init()],
+        ..Default::default()
+    });
+    let script = format!("fazt.net.fetch({url:?}).json().items.length");
+    group.bench_function("js_fetch", |b| {
+        b.iter(|| {
+            // A fresh budget per call, as each would be a new request.
+            runtime.op_state().borrow_mut().put(FetchContext {
+                client: client.clone(),
+                app: None,
+                budget: RequestBudget::new(&limits),
+            });
+            runtime.execute_script("bench.js", script.clone()).unwrap();
+        })
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("script_run");
+    let runner = ScriptRunner::new(client.clone(), limits);
+    group.bench_function("fresh_runtime", |b| {
+        b.iter(|| runner.run(None, black_box("1 + 1")))
+    });
+    group.bench_function("reused_runtime", |b| {
+        b.iter(|| {
+            runtime
+                .execute_script("bench.js", black_box("1 + 1"))
+                .unwrap()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(all, benches);
+criterion_main!(all);

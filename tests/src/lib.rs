@@ -1,6 +1,7 @@
-//! Shared harness for end-to-end tests: local upstreams on loopback (plain
-//! and TLS with a CA generated at test time), a resolver that maps test names
-//! to loopback, and a policy that allows loopback for them.
+//! Loopback upstreams for end-to-end tests and for `fazt demo`: local
+//! HTTP(S) servers (TLS with a CA generated at run time), an in-memory
+//! secret injector, a recording log sink, and a policy that allows loopback
+//! for the test names.
 //!
 //! Nothing here touches any address but `127.0.0.0/8`.
 #![forbid(unsafe_code)]
@@ -40,8 +41,13 @@ pub struct TestCa {
 }
 
 impl TestCa {
-    /// Generates a CA and a server certificate.
+    /// Generates a CA and a server certificate for [`TEST_NAMES`].
     pub fn new() -> TestCa {
+        Self::with_names(TEST_NAMES)
+    }
+
+    /// Generates a CA and a server certificate for `names`.
+    pub fn with_names(names: &[&str]) -> TestCa {
         use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
         let ca_key = KeyPair::generate().unwrap();
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -52,7 +58,7 @@ impl TestCa {
         let ca_cert = ca_params.self_signed(&ca_key).unwrap();
         let issuer = Issuer::new(ca_params, ca_key);
         let key = KeyPair::generate().unwrap();
-        let names: Vec<String> = TEST_NAMES.iter().map(|s| s.to_string()).collect();
+        let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
         let cert = CertificateParams::new(names)
             .unwrap()
             .signed_by(&key, &issuer)

@@ -1,0 +1,584 @@
+//! The commands. Each parses and checks all of its input before it opens or
+//! writes the database, so a usage error changes nothing.
+
+use std::io::{IsTerminal, Read};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+use fazt_policy::{AllowEntry, EntryRules, Explanation, Limits, NetError, RequestBudget, Step};
+use fazt_secrets::{InjectMode, LogQuery, Store};
+use fazt_transport::Request;
+use serde_json::json;
+
+use crate::context::{app_id, client, open_store, DevOptions};
+use crate::output::{print, print_bytes, print_json, usage, Failure};
+use crate::Global;
+
+/// `fazt net allow`.
+#[derive(Args, Debug)]
+pub(crate) struct AllowArgs {
+    /// `api.example.com`, `*.example.com`, optionally with `:port`
+    host: String,
+    /// Scope the entry to one app
+    #[arg(long)]
+    app: Option<String>,
+    /// Also allow plain http
+    #[arg(long)]
+    http: bool,
+    /// Requests per minute to this domain (0 = the global limit)
+    #[arg(long, default_value_t = 0)]
+    rate: u32,
+    /// Burst above the rate
+    #[arg(long, default_value_t = 0)]
+    burst: u32,
+    /// Per-call timeout in milliseconds
+    #[arg(long, default_value_t = 0)]
+    timeout: u64,
+    /// Response size cap in bytes (at most 10 MiB)
+    #[arg(long = "max-response", default_value_t = 0)]
+    max_response: u64,
+    /// Cache responses for this many seconds
+    #[arg(long = "cache-ttl", default_value_t = 0)]
+    cache_ttl: u64,
+}
+
+pub(crate) fn allow(g: &Global, a: &AllowArgs) -> Result<(), Failure> {
+    let rules = EntryRules {
+        allow_http: a.http,
+        rate_limit: a.rate,
+        rate_burst: a.burst,
+        max_response: a.max_response,
+        timeout_ms: a.timeout,
+        cache_ttl_s: a.cache_ttl,
+    };
+    let mut entry = AllowEntry::parse(&a.host)
+        .map_err(usage)?
+        .with_rules(rules)
+        .map_err(usage)?;
+    if let Some(app) = app_id(a.app.as_deref())? {
+        entry = entry.for_app(app);
+    }
+    let store = open_store(g)?;
+    store.allow(&entry)?;
+    print(&format!("allowed {entry} ({})\n", entry.scope()))
+}
+
+pub(crate) fn list(g: &Global, app: Option<&str>, json: bool) -> Result<(), Failure> {
+    let app = app_id(app)?;
+    let store = open_store(g)?;
+    let entries: Vec<AllowEntry> = store
+        .rules()?
+        .into_iter()
+        .filter(|e| match (&app, e.scope()) {
+            (None, _) | (_, fazt_policy::Scope::Global) => true,
+            (Some(a), fazt_policy::Scope::App(b)) => a == b,
+        })
+        .collect();
+    if json {
+        let rows: Vec<_> = entries
+            .iter()
+            .map(|e| {
+                let r = e.rules();
+                json!({
+                    "entry": e.to_string(),
+                    "app": match e.scope() { fazt_policy::Scope::App(a) => Some(a.as_str()), _ => None },
+                    "http": r.allow_http, "rate": r.rate_limit, "burst": r.rate_burst,
+                    "timeout_ms": r.timeout_ms, "max_response": r.max_response, "cache_ttl_s": r.cache_ttl_s,
+                })
+            })
+            .collect();
+        return print_json(&rows);
+    }
+    if entries.is_empty() {
+        return print("no allowlist entries; add one with `fazt net allow HOST`\n");
+    }
+    let mut out = String::new();
+    for e in &entries {
+        let r = e.rules();
+        let mut extras = Vec::new();
+        if r.allow_http {
+            extras.push("http".to_string());
+        }
+        for (name, v) in [
+            ("rate", u64::from(r.rate_limit)),
+            ("burst", u64::from(r.rate_burst)),
+            ("timeout_ms", r.timeout_ms),
+            ("max_response", r.max_response),
+            ("cache_ttl_s", r.cache_ttl_s),
+        ] {
+            if v > 0 {
+                extras.push(format!("{name}={v}"));
+            }
+        }
+        out.push_str(
+            &format!(
+                "{:<40} {:<16} {}\n",
+                e.to_string(),
+                e.scope().to_string(),
+                extras.join(" ")
+            )
+            .trim_end()
+            .to_string(),
+        );
+        out.push('\n');
+    }
+    print(&out)
+}
+
+pub(crate) fn remove(g: &Global, host: &str, app: Option<&str>) -> Result<(), Failure> {
+    let app = app_id(app)?;
+    AllowEntry::parse(host).map_err(usage)?;
+    let store = open_store(g)?;
+    if store.remove_rule(app.as_ref(), host)? {
+        print(&format!("removed {host}\n"))
+    } else {
+        Err(Failure::Other(anyhow::anyhow!(
+            "no allowlist entry {host} for {}",
+            scope_name(app.as_ref())
+        )))
+    }
+}
+
+fn scope_name(app: Option<&fazt_policy::AppId>) -> String {
+    app.map_or("global scope".to_string(), |a| format!("app \"{a}\""))
+}
+
+pub(crate) fn check(
+    g: &Global,
+    url: &str,
+    app: Option<&str>,
+    as_json: bool,
+) -> Result<(), Failure> {
+    let dev = DevOptions::parse(g)?;
+    app_id(app)?;
+    let store = open_store(g)?;
+    let policy = fazt_policy::Policy::new(store.allowlist()?, dev.classifier(), Limits::default())
+        .map_err(usage)?;
+    let mut explanation = policy.explain(app, url, None);
+    if explanation.allowed() {
+        // The connect-time check needs the addresses: resolve the name.
+        let host = explanation.host.clone().unwrap_or_default();
+        match dev.resolver().resolve(&host, Some(Duration::from_secs(5))) {
+            Ok(addrs) => explanation = policy.explain(app, url, Some(&addrs)),
+            Err(e) => {
+                let err = match e {
+                    fazt_transport::ResolveError::Timeout => NetError::DnsTimeout { host },
+                    fazt_transport::ResolveError::NotFound => NetError::Dns {
+                        host,
+                        reason: "no addresses".into(),
+                    },
+                    fazt_transport::ResolveError::Failed(reason) => NetError::Dns { host, reason },
+                    _ => NetError::Dns {
+                        host,
+                        reason: "lookup failed".into(),
+                    },
+                };
+                explanation.steps.push(Step {
+                    step: "dns",
+                    ok: false,
+                    detail: err.message(),
+                });
+                explanation.error = Some(err);
+            }
+        }
+    }
+    if as_json {
+        print_json(&explanation)?;
+    } else {
+        print(&render_explanation(&explanation, app))?;
+    }
+    if explanation.allowed() {
+        Ok(())
+    } else {
+        Err(Failure::Reported)
+    }
+}
+
+fn render_explanation(e: &Explanation, app: Option<&str>) -> String {
+    let mut out = match &e.error {
+        None => format!("{}: allowed\n", e.url),
+        Some(err) => format!("{}: refused ({})\n", e.url, err.code()),
+    };
+    for s in &e.steps {
+        out.push_str(&format!(
+            "  [{}] {:<11} {}\n",
+            if s.ok { "ok" } else { "no" },
+            s.step,
+            s.detail
+        ));
+    }
+    if let Some(err) = &e.error {
+        out.push_str(&format!("{err}\n"));
+        if let Some(fix) = fix_for(err, app) {
+            out.push_str(&format!("fix: {fix}\n"));
+        }
+    }
+    out
+}
+
+/// What the user can do about a refusal, where there is something.
+fn fix_for(e: &NetError, app: Option<&str>) -> Option<String> {
+    let app = app.map(|a| format!(" --app {a}")).unwrap_or_default();
+    match e {
+        NetError::NotAllowlisted { host, .. } => {
+            Some(format!("add it with `fazt net allow {host}{app}`"))
+        }
+        NetError::PortNotAllowed { host, port } => Some(format!(
+            "allow the port with `fazt net allow {host}:{port}{app}`"
+        )),
+        NetError::HttpNotAllowed { host } => Some(format!(
+            "use https, or allow http with `fazt net allow {host} --http{app}`"
+        )),
+        NetError::IpLiteral { .. } => {
+            Some("call the service by its host name, and allowlist that name".into())
+        }
+        NetError::Userinfo { .. } => {
+            Some("store the credential with `fazt secret set` and pass its name as `auth`".into())
+        }
+        _ => None,
+    }
+}
+
+/// `fazt net logs`.
+#[derive(Args, Debug)]
+pub(crate) struct LogsArgs {
+    /// Only this app's calls
+    #[arg(long)]
+    app: Option<String>,
+    /// Only calls to this host
+    #[arg(long)]
+    host: Option<String>,
+    /// Only failed calls
+    #[arg(long)]
+    errors: bool,
+    /// At most this many rows
+    #[arg(long, default_value_t = 50)]
+    limit: usize,
+    /// Print JSON
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn logs(g: &Global, a: &LogsArgs) -> Result<(), Failure> {
+    let store = open_store(g)?;
+    let rows = store.recent_logs(&LogQuery {
+        app: a.app.clone(),
+        host: a.host.clone(),
+        errors_only: a.errors,
+        limit: a.limit.max(1),
+    })?;
+    if a.json {
+        let rows: Vec<_> = rows
+            .iter()
+            .map(|r| {
+                json!({"at_ms": r.at_ms, "app": r.app, "host": r.host, "method": r.method, "path": r.path,
+                       "status": r.status, "error": r.error, "duration_ms": r.duration_ms,
+                       "bytes_in": r.bytes_in, "bytes_out": r.bytes_out, "cache_hit": r.cache_hit})
+            })
+            .collect();
+        return print_json(&rows);
+    }
+    let mut out = String::new();
+    for r in rows.iter().rev() {
+        let outcome = r
+            .error
+            .clone()
+            .unwrap_or_else(|| r.status.map_or("-".into(), |s| s.to_string()));
+        out.push_str(&format!(
+            "{:<13} {:<8} {:<6} {}{}  {}  {} ms  {} B\n",
+            r.at_ms,
+            r.app.as_deref().unwrap_or("-"),
+            r.method,
+            r.host,
+            r.path,
+            outcome,
+            r.duration_ms,
+            r.bytes_in
+        ));
+    }
+    if out.is_empty() {
+        out = "no requests logged\n".into();
+    }
+    print(&out)
+}
+
+pub(crate) fn stats(g: &Global, as_json: bool) -> Result<(), Failure> {
+    let store = open_store(g)?;
+    let stats = store.host_stats()?;
+    if as_json {
+        let rows: Vec<_> = stats
+            .iter()
+            .map(|s| {
+                json!({"host": s.host, "calls": s.calls, "errors": s.errors, "error_rate": s.error_rate,
+                       "p50_ms": s.p50_ms, "p95_ms": s.p95_ms, "bytes_in": s.bytes_in, "bytes_out": s.bytes_out})
+            })
+            .collect();
+        return print_json(&rows);
+    }
+    let mut out = format!(
+        "{:<32} {:>7} {:>7} {:>8} {:>8} {:>12}\n",
+        "host", "calls", "errors", "p50 ms", "p95 ms", "bytes in"
+    );
+    for s in &stats {
+        out.push_str(&format!(
+            "{:<32} {:>7} {:>6.1}% {:>8} {:>8} {:>12}\n",
+            s.host,
+            s.calls,
+            s.error_rate * 100.0,
+            s.p50_ms,
+            s.p95_ms,
+            s.bytes_in
+        ));
+    }
+    print(&out)
+}
+
+/// `fazt secret set`.
+#[derive(Args, Debug)]
+pub(crate) struct SecretSetArgs {
+    /// The name scripts pass as `auth` (A-Z, 0-9, _)
+    name: String,
+    /// How it is injected
+    #[arg(long = "as", value_name = "MODE", default_value = "bearer", value_parser = ["bearer", "header", "query"])]
+    inject_as: String,
+    /// Header name (`--as header`) or query parameter (`--as query`)
+    #[arg(long)]
+    key: Option<String>,
+    /// Only inject it for this host (`api.example.com` or `*.example.com`)
+    #[arg(long)]
+    domain: Option<String>,
+    /// Scope the secret to one app
+    #[arg(long)]
+    app: Option<String>,
+}
+
+pub(crate) fn secret_set(g: &Global, a: &SecretSetArgs) -> Result<(), Failure> {
+    fazt_secrets::check_name(&a.name)?;
+    let mode = InjectMode::parse(&a.inject_as, a.key.as_deref())?;
+    if let Some(d) = &a.domain {
+        fazt_policy::HostPattern::parse(d).map_err(usage)?;
+    }
+    let app = app_id(a.app.as_deref())?;
+    let value = read_secret_value(&a.name)?;
+    let store = open_store(g)?;
+    store.set_secret(app.as_ref(), &a.name, &value, &mode, a.domain.as_deref())?;
+    print(&format!(
+        "stored secret {} ({})\n",
+        a.name,
+        scope_name(app.as_ref())
+    ))
+}
+
+/// The value from stdin, or from a no-echo prompt on a terminal; never
+/// from the command line.
+fn read_secret_value(name: &str) -> Result<String, Failure> {
+    let value = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(format!("value for {name}: "))
+            .map_err(|e| Failure::Other(e.into()))?
+    } else {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| Failure::Other(e.into()))?;
+        s
+    };
+    let value = value
+        .strip_suffix('\n')
+        .map(|v| v.strip_suffix('\r').unwrap_or(v))
+        .unwrap_or(&value)
+        .to_string();
+    if value.is_empty() {
+        return Err(usage(format!("no value for secret {name}: pipe it on stdin, e.g. `printf %s \"$KEY\" | fazt secret set {name}`")));
+    }
+    Ok(value)
+}
+
+pub(crate) fn secret_list(g: &Global, app: Option<&str>, as_json: bool) -> Result<(), Failure> {
+    let app = app_id(app)?;
+    let store = open_store(g)?;
+    let list = store.list_secrets(app.as_ref())?;
+    let mode = |m: &InjectMode| match m.inject_as() {
+        fazt_policy::InjectAs::Bearer => ("bearer", None),
+        fazt_policy::InjectAs::Header(k) => ("header", Some(k.clone())),
+        fazt_policy::InjectAs::Query(k) => ("query", Some(k.clone())),
+    };
+    if as_json {
+        let rows: Vec<_> = list
+            .iter()
+            .map(|s| {
+                let (m, k) = mode(&s.mode);
+                json!({"name": s.name, "app": s.app, "as": m, "key": k, "domain": s.domain, "value": s.masked,
+                       "created_ms": s.created_ms, "updated_ms": s.updated_ms})
+            })
+            .collect();
+        return print_json(&rows);
+    }
+    if list.is_empty() {
+        return print("no secrets; add one with `fazt secret set NAME`\n");
+    }
+    let mut out = String::new();
+    for s in &list {
+        let (m, k) = mode(&s.mode);
+        let how = k.map_or(m.to_string(), |k| format!("{m}:{k}"));
+        out.push_str(&format!(
+            "{:<24} {:<16} {:<22} {:<24} {}\n",
+            s.name,
+            s.app
+                .as_deref()
+                .map_or("global".to_string(), |a| format!("app \"{a}\"")),
+            how,
+            s.domain.as_deref().unwrap_or("any domain"),
+            s.masked
+        ));
+    }
+    print(&out)
+}
+
+pub(crate) fn secret_remove(g: &Global, name: &str, app: Option<&str>) -> Result<(), Failure> {
+    fazt_secrets::check_name(name)?;
+    let app = app_id(app)?;
+    let store = open_store(g)?;
+    if store.remove_secret(app.as_ref(), name)? {
+        print(&format!("removed secret {name}\n"))
+    } else {
+        Err(Failure::Other(anyhow::anyhow!(
+            "no secret {name} in {}",
+            scope_name(app.as_ref())
+        )))
+    }
+}
+
+/// `fazt fetch`.
+#[derive(Args, Debug)]
+pub(crate) struct FetchArgs {
+    /// The URL
+    url: String,
+    /// Make the request as this app
+    #[arg(long)]
+    app: Option<String>,
+    /// Inject this secret
+    #[arg(long)]
+    auth: Option<String>,
+    /// Method
+    #[arg(short = 'X', long = "request", default_value = "GET")]
+    method: String,
+    /// Header `Name: value` (repeatable)
+    #[arg(short = 'H', long = "header", value_name = "K: V")]
+    headers: Vec<String>,
+    /// Request body
+    #[arg(short = 'd', long = "data", conflicts_with = "data_file")]
+    data: Option<String>,
+    /// Request body from a file
+    #[arg(long = "data-file")]
+    data_file: Option<PathBuf>,
+    /// Print the status line and headers before the body
+    #[arg(short = 'i', long = "include")]
+    include: bool,
+}
+
+pub(crate) fn fetch(g: &Global, a: &FetchArgs) -> Result<(), Failure> {
+    let dev = DevOptions::parse(g)?;
+    let app = app_id(a.app.as_deref())?;
+    let mut headers = Vec::new();
+    for h in &a.headers {
+        let (k, v) = h
+            .split_once(':')
+            .ok_or_else(|| usage(format!("invalid header \"{h}\": expected 'Name: value'")))?;
+        headers.push((k.trim().to_string(), v.trim().to_string()));
+    }
+    let body = match (&a.data, &a.data_file) {
+        (Some(d), _) => Some(d.clone().into_bytes()),
+        (None, Some(f)) => {
+            Some(std::fs::read(f).map_err(|e| usage(format!("cannot read {}: {e}", f.display())))?)
+        }
+        (None, None) => None,
+    };
+    let store = open_store(g)?;
+    let limits = Limits::default();
+    let (client, log) = client(&store, &dev, limits)?;
+    let request = Request {
+        method: a.method.clone(),
+        url: a.url.clone(),
+        headers,
+        body,
+        timeout: None,
+        redirect: fazt_transport::RedirectMode::Follow,
+        auth: a.auth.clone(),
+    };
+    let result = client.fetch(
+        app.as_ref().map(|a| a.as_str()),
+        request,
+        &mut RequestBudget::new(&limits),
+    );
+    log.shutdown();
+    let r = result?;
+    if a.include {
+        let mut head = format!("HTTP/1.1 {} {}\n", r.status, r.status_text);
+        for (n, v) in r.headers.pairs() {
+            head.push_str(&format!("{n}: {v}\n"));
+        }
+        head.push('\n');
+        print(&head)?;
+    }
+    print_bytes(&r.body)
+}
+
+pub(crate) fn run(g: &Global, script: &Path, app: Option<&str>) -> Result<(), Failure> {
+    let dev = DevOptions::parse(g)?;
+    app_id(app)?;
+    let source = std::fs::read_to_string(script)
+        .map_err(|e| usage(format!("cannot read {}: {e}", script.display())))?;
+    let store = open_store(g)?;
+    let limits = Limits::default();
+    let (client, log) = client(&store, &dev, limits)?;
+    let runner = fazt_js::ScriptRunner::new(client, limits);
+    let out = runner.run(app, &source);
+    log.shutdown();
+    let mut text = String::new();
+    for line in &out.console {
+        text.push_str(line);
+        text.push('\n');
+    }
+    match out.result {
+        Ok(v) => {
+            if !v.is_null() {
+                text.push_str(&format!("{v}\n"));
+            }
+            print(&text)
+        }
+        Err(e) => {
+            print(&text)?;
+            eprintln!("{e}");
+            Err(Failure::Reported)
+        }
+    }
+}
+
+pub(crate) fn limits(as_json: bool, schema: bool) -> Result<(), Failure> {
+    let limits = Limits::default();
+    if schema {
+        return print_json(&Limits::schema());
+    }
+    if as_json {
+        return print_json(&limits);
+    }
+    let mut out = String::new();
+    for f in Limits::schema() {
+        out.push_str(&format!(
+            "{:<22} {:>10} {:<13} {}..{}  {}\n",
+            f.name,
+            limits.get(f.name).unwrap_or(f.default),
+            f.unit,
+            f.min,
+            f.max,
+            f.label
+        ));
+    }
+    print(&out)
+}
+
+/// Opens the store at `path` (the demo's).
+pub(crate) fn store_at(path: &Path) -> Result<Store, Failure> {
+    Store::open(path).map_err(|e| Failure::Other(e.into()))
+}
