@@ -111,16 +111,13 @@ pub(crate) fn list(g: &Global, app: Option<&str>, json: bool) -> Result<(), Fail
                 extras.push(format!("{name}={v}"));
             }
         }
-        out.push_str(
-            &format!(
-                "{:<40} {:<16} {}\n",
-                e.to_string(),
-                e.scope().to_string(),
-                extras.join(" ")
-            )
-            .trim_end()
-            .to_string(),
+        let line = format!(
+            "{:<40} {:<16} {}",
+            e.to_string(),
+            e.scope().to_string(),
+            extras.join(" ")
         );
+        out.push_str(line.trim_end());
         out.push('\n');
     }
     print(&out)
@@ -566,12 +563,11 @@ pub(crate) fn limits(as_json: bool, schema: bool) -> Result<(), Failure> {
     let mut out = String::new();
     for f in Limits::schema() {
         out.push_str(&format!(
-            "{:<22} {:>10} {:<13} {}..{}  {}\n",
+            "{:<22} {:>10} {:<13} {:<16} {}\n",
             f.name,
             limits.get(f.name).unwrap_or(f.default),
             f.unit,
-            f.min,
-            f.max,
+            format!("{}..{}", f.min, f.max),
             f.label
         ));
     }

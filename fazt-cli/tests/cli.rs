@@ -1,0 +1,453 @@
+//! The `fazt` binary, run as a user would: a cleared environment, a
+//! temporary database, and (for requests) a local TLS upstream reached
+//! through the development overrides. Snapshots hold stdout, stderr and
+//! the exit status.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use fazt_tests::{Reply, TestCa, Upstream};
+
+const SECRET: &str = "sk_cli_SENTINEL_f00dbabe12345678";
+
+struct Sandbox {
+    dir: PathBuf,
+    /// Replacements applied to output before snapshotting.
+    redact: Vec<(String, String)>,
+}
+
+impl Sandbox {
+    fn new(name: &str) -> Sandbox {
+        let dir = std::env::temp_dir().join(format!("fazt-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let redact = vec![(dir.display().to_string(), "[TMP]".to_string())];
+        Sandbox { dir, redact }
+    }
+
+    fn db(&self) -> PathBuf {
+        self.dir.join("fazt.db")
+    }
+
+    /// Runs `fazt --db DB ARGS` with `stdin`; returns the snapshot text.
+    fn run(&self, args: &[&str], stdin: &str) -> String {
+        let (out, err, code) = self.raw(args, stdin);
+        let mut text = format!("status: {code}\n--- stdout\n{out}--- stderr\n{err}");
+        for (from, to) in &self.redact {
+            text = text.replace(from, to);
+        }
+        text
+    }
+
+    fn raw(&self, args: &[&str], stdin: &str) -> (String, String, i32) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_fazt"))
+            .env_clear()
+            .arg("--db")
+            .arg(self.db())
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+            out.status.code().unwrap_or(-1),
+        )
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A local TLS upstream and the development flags that reach it.
+struct Remote {
+    up: Upstream,
+    flags: Vec<String>,
+}
+
+fn remote(sb: &mut Sandbox) -> Remote {
+    let ca = TestCa::new();
+    let ca_file = sb.dir.join("ca.pem");
+    std::fs::write(&ca_file, &ca.ca_pem).unwrap();
+    let up = Upstream::tls(&ca, |seen| match seen.target.as_str() {
+        "/json" => Reply::ok(r#"{"ok":true}"#).header("content-type", "application/json"),
+        "/secret-check" => {
+            let ok = seen.header("authorization") == Some(&format!("Bearer {SECRET}"));
+            Reply::ok(format!("authorized={ok}"))
+        }
+        _ => Reply::ok("hello from upstream").header("x-test", "1"),
+    });
+    sb.redact
+        .push((up.port().to_string(), "[PORT]".to_string()));
+    let flags = vec![
+        "--resolve".into(),
+        "api.test=127.0.0.1".into(),
+        "--allow-range".into(),
+        "127.0.0.1/32".into(),
+        "--ca-file".into(),
+        ca_file.display().to_string(),
+    ];
+    Remote { up, flags }
+}
+
+impl Remote {
+    fn url(&self, path: &str) -> String {
+        format!("https://api.test:{}{path}", self.up.port())
+    }
+
+    fn args<'a>(&'a self, args: &[&'a str]) -> Vec<&'a str> {
+        let mut v: Vec<&str> = self.flags.iter().map(String::as_str).collect();
+        v.extend_from_slice(args);
+        v
+    }
+}
+
+#[test]
+fn help_and_limits() {
+    let sb = Sandbox::new("help");
+    insta::assert_snapshot!("help", sb.run(&["--help"], ""));
+    insta::assert_snapshot!("net_allow_help", sb.run(&["net", "allow", "--help"], ""));
+    insta::assert_snapshot!("limits", sb.run(&["limits"], ""));
+    let json: serde_json::Value =
+        serde_json::from_str(&sb.raw(&["limits", "--json"], "").0).unwrap();
+    assert_eq!(json["max_calls"], 5);
+    let schema: serde_json::Value =
+        serde_json::from_str(&sb.raw(&["limits", "--schema"], "").0).unwrap();
+    assert_eq!(schema.as_array().unwrap().len(), 17);
+    assert!(!sb.db().exists(), "nothing here needs the database");
+}
+
+#[test]
+fn allow_list_remove() {
+    let sb = Sandbox::new("allow");
+    let steps = [
+        sb.run(&["net", "allow", "API.Stripe.com."], ""),
+        sb.run(
+            &["net", "allow", "*.googleapis.com", "--cache-ttl", "60"],
+            "",
+        ),
+        sb.run(
+            &[
+                "net",
+                "allow",
+                "shop.example:8443",
+                "--app",
+                "shop",
+                "--http",
+                "--rate",
+                "30",
+                "--burst",
+                "5",
+            ],
+            "",
+        ),
+        sb.run(&["net", "list"], ""),
+        sb.run(&["net", "list", "--json"], ""),
+        sb.run(&["net", "remove", "shop.example:8443", "--app", "shop"], ""),
+        sb.run(&["net", "remove", "nothere.example"], ""),
+        sb.run(&["net", "list"], ""),
+    ];
+    insta::assert_snapshot!(steps.join("\n"));
+}
+
+#[test]
+fn usage_errors_exit_2_and_write_nothing() {
+    let sb = Sandbox::new("usage");
+    let cases: Vec<String> = [
+        vec!["net", "allow", "*"],
+        vec!["net", "allow", "*.com"],
+        vec!["net", "allow", "127.0.0.1"],
+        vec!["net", "allow", "api.example.com:0"],
+        vec![
+            "net",
+            "allow",
+            "api.example.com",
+            "--max-response",
+            "99999999",
+        ],
+        vec!["net", "allow", "api.example.com", "--app", "bad app"],
+        vec!["net", "allow", "api.example.com", "--bogus"],
+        vec![
+            "--resolve",
+            "nope",
+            "net",
+            "check",
+            "https://api.example.com/",
+        ],
+        vec![
+            "--resolve",
+            "api.test=300.1.1.1",
+            "net",
+            "check",
+            "https://api.example.com/",
+        ],
+        vec![
+            "--allow-range",
+            "10.0.0.0/99",
+            "net",
+            "check",
+            "https://api.example.com/",
+        ],
+        vec!["secret", "set", "lower_case"],
+        vec!["secret", "set", "KEY", "--as", "header"],
+        vec!["secret", "set", "KEY", "--domain", "*"],
+        vec!["secret", "set", "KEY"],
+        vec!["fetch", "https://api.example.com/", "-H", "no-colon"],
+    ]
+    .iter()
+    .map(|args| format!("$ fazt {}\n{}", args.join(" "), sb.run(args, "")))
+    .collect();
+    insta::assert_snapshot!(cases.join("\n"));
+    assert!(
+        !sb.db().exists(),
+        "a usage error must not create or write the database"
+    );
+}
+
+#[test]
+fn check_explains_decisions() {
+    let sb = Sandbox::new("check");
+    sb.run(&["net", "allow", "api.example.com"], "");
+    sb.run(&["net", "allow", "*.partner.example", "--app", "shop"], "");
+    let resolve = [
+        "--resolve",
+        "api.example.com=93.184.215.14",
+        "--resolve",
+        "a.partner.example=10.0.0.8",
+    ];
+    let check = |extra: &[&str]| {
+        let mut args: Vec<&str> = resolve.to_vec();
+        args.push("net");
+        args.push("check");
+        args.extend_from_slice(extra);
+        sb.run(&args, "")
+    };
+    let out = [
+        check(&["https://api.example.com/v1?key=x"]),
+        check(&["https://evil.example/", "--app", "shop"]),
+        check(&["https://a.partner.example/", "--app", "shop"]),
+        check(&["http://api.example.com/"]),
+        check(&["https://0x7f.1/"]),
+        check(&["https://api.example.com:8443/"]),
+        check(&["https://api.example.com/", "--json"]),
+        check(&["https://evil.example/", "--json"]),
+    ];
+    insta::assert_snapshot!(out.join("\n"));
+}
+
+#[test]
+fn secrets_are_set_from_stdin_and_never_printed() {
+    let sb = Sandbox::new("secrets");
+    let out = [
+        sb.run(
+            &["secret", "set", "STRIPE_KEY", "--domain", "api.stripe.com"],
+            &format!("{SECRET}\n"),
+        ),
+        sb.run(
+            &[
+                "secret",
+                "set",
+                "SHORT",
+                "--as",
+                "header",
+                "--key",
+                "X-Api-Key",
+                "--app",
+                "shop",
+            ],
+            "abc",
+        ),
+        sb.run(
+            &["secret", "set", "Q", "--as", "query", "--key", "api_key"],
+            "value-for-query-key",
+        ),
+        sb.run(&["secret", "list"], ""),
+        sb.run(&["secret", "list", "--json"], ""),
+        sb.run(&["secret", "remove", "SHORT", "--app", "shop"], ""),
+        sb.run(&["secret", "list", "--app", "shop"], ""),
+    ];
+    let text = out.join("\n");
+    assert!(
+        !text.contains(SECRET) && !text.contains("SENTINEL"),
+        "{text}"
+    );
+    let text = regex_like_timestamps(&text);
+    insta::assert_snapshot!(text);
+    let db = std::fs::read(sb.db()).unwrap_or_default();
+    assert!(!db.is_empty());
+}
+
+/// Replaces 13-digit millisecond timestamps.
+fn regex_like_timestamps(text: &str) -> String {
+    let mut out = String::new();
+    let mut digits = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        if digits.len() == 13 {
+            out.push_str("[MS]");
+        } else {
+            out.push_str(&digits);
+        }
+        digits.clear();
+        out.push(c);
+    }
+    out.push_str(&digits);
+    out
+}
+
+#[test]
+fn fetch_through_the_policy() {
+    let mut sb = Sandbox::new("fetch");
+    let r = remote(&mut sb);
+    sb.run(&["net", "allow", &format!("api.test:{}", r.up.port())], "");
+    sb.run(
+        &["secret", "set", "API_KEY", "--domain", "api.test"],
+        SECRET,
+    );
+    let url = r.url("/secret-check");
+    let json_url = r.url("/json");
+    let out = [
+        sb.run(&r.args(&["fetch", &url, "--auth", "API_KEY"]), ""),
+        sb.run(&r.args(&["fetch", &json_url, "-i"]), ""),
+        sb.run(
+            &r.args(&[
+                "fetch",
+                &r.url("/echo"),
+                "-X",
+                "POST",
+                "-d",
+                "payload",
+                "-H",
+                "X-A: 1",
+            ]),
+            "",
+        ),
+        sb.run(&r.args(&["fetch", "https://evil.test/"]), ""),
+        sb.run(&r.args(&["fetch", "https://127.0.0.1/"]), ""),
+        sb.run(&r.args(&["fetch", &url, "--auth", "MISSING"]), ""),
+    ];
+    let text = out.join("\n");
+    assert!(!text.contains(SECRET), "{text}");
+    insta::assert_snapshot!(text);
+    let seen = r.up.seen();
+    assert!(seen
+        .iter()
+        .any(|s| s.method == "POST" && s.body == b"payload" && s.header("x-a") == Some("1")));
+    // Every call was logged; show the log and stats.
+    let logs = sb.run(&["net", "logs", "--json"], "");
+    let rows: serde_json::Value = serde_json::from_str(
+        logs.split("--- stdout\n")
+            .nth(1)
+            .unwrap()
+            .split("--- stderr")
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 6);
+    let errors = sb.raw(&["net", "logs", "--errors", "--json"], "").0;
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&errors)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    let stats = sb.raw(&["net", "stats", "--json"], "").0;
+    let stats: serde_json::Value = serde_json::from_str(&stats).unwrap();
+    let api = stats
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["host"] == "api.test")
+        .unwrap();
+    assert_eq!(
+        (api["calls"].as_u64(), api["errors"].as_u64()),
+        (Some(4), Some(1))
+    );
+    assert!(sb.raw(&["net", "stats"], "").0.starts_with("host"));
+    assert!(sb.raw(&["net", "logs"], "").0.contains("api.test/json"));
+}
+
+#[test]
+fn run_scripts() {
+    let mut sb = Sandbox::new("run");
+    let r = remote(&mut sb);
+    sb.run(&["net", "allow", &format!("api.test:{}", r.up.port())], "");
+    let script = |name: &str, body: &str| {
+        let p = sb.dir.join(name);
+        std::fs::write(&p, body.replace("URL", &r.url("/json"))).unwrap();
+        p.display().to_string()
+    };
+    let ok = script(
+        "ok.js",
+        r#"console.log("fetching"); const r = fazt.net.fetch("URL"); ({ status: r.status, body: r.json() })"#,
+    );
+    let blocked = script(
+        "blocked.js",
+        r#"fazt.net.fetch("https://169.254.169.254/latest/meta-data/")"#,
+    );
+    let caught = script(
+        "caught.js",
+        r#"try { fazt.net.fetch("https://evil.test/") } catch (e) { e.code }"#,
+    );
+    let broken = script("broken.js", "this is not javascript");
+    let out = [
+        sb.run(&r.args(&["run", &ok, "--app", "shop"]), ""),
+        sb.run(&r.args(&["run", &blocked]), ""),
+        sb.run(&r.args(&["run", &caught]), ""),
+        sb.run(&r.args(&["run", &broken]), ""),
+        sb.run(&r.args(&["run", "missing.js"]), ""),
+    ];
+    insta::assert_snapshot!(out.join("\n"));
+    let logs = sb.raw(&["net", "logs", "--app", "shop", "--json"], "").0;
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&logs)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn demo_runs_offline_and_names_each_refusal() {
+    let sb = Sandbox::new("demo");
+    let (out, err, code) = sb.raw(&["demo"], "");
+    assert_eq!(code, 0, "{err}");
+    for needle in [
+        "allowed  allowed call, secret injected",
+        "-> 200 {\"authorized\":true}",
+        "NET_BLOCKED: IP address 127.0.0.1",
+        "NET_BLOCKED: IP address 169.254.169.254",
+        "NET_BLOCKED: host localhost is not on the allowlist",
+        "NET_BLOCKED: host private.demo.test resolves to 10.0.0.5",
+        "NET_LIMIT: call limit reached",
+        "NET_SIZE: response from host api.demo.test",
+        "6 attempts refused; the upstream received the secret on 1 request(s); the scripts never saw it.",
+    ] {
+        assert!(out.contains(needle), "missing {needle:?} in:\n{out}");
+    }
+    assert!(
+        !Path::new(&sb.db()).exists(),
+        "the demo uses its own temporary database"
+    );
+}
