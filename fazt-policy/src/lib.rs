@@ -39,7 +39,12 @@
 //! use fazt_policy::{AllowEntry, Allowlist, Classifier, Limits, Policy};
 //! let list: Allowlist = [AllowEntry::parse("api.stripe.com").unwrap()].into_iter().collect();
 //! let policy = Policy::new(list, Classifier::new(), Limits::default()).unwrap();
-//! assert!(policy.check_url(None, "https://API.stripe.com./v1/charges").is_ok());
+//! let approved = policy.check_url(Some("shop"), "https://API.stripe.com./v1/charges").unwrap();
+//! // After resolving the name, every address must pass.
+//! let resolved = ["93.184.215.14".parse().unwrap()];
+//! assert!(policy.check_addrs(approved.target.host(), &resolved).is_ok());
+//! let private = ["10.0.0.1".parse().unwrap()];
+//! assert!(policy.check_addrs(approved.target.host(), &private).is_err());
 //! let err = policy.check_url(Some("shop"), "https://evil.example/").unwrap_err();
 //! assert_eq!(
 //!     err.to_string(),
