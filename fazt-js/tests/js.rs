@@ -352,17 +352,15 @@ fn termination_during_a_blocking_call_does_not_leak() {
 #[test]
 fn memory_bomb_is_stopped() {
     let env = default_env();
-    let out = env.run("const a = []; try { while (true) a.push(new Array(100000).fill(1)); } catch (e) { 'caught' }");
-    assert!(
-        matches!(
-            out.result,
-            Err(ScriptError::OutOfMemory { .. }) | Err(ScriptError::Uncaught { .. })
-        ),
-        "{:?}",
-        out.result
+    let runner = env.runner.clone().heap_limit(32 * 1024 * 1024);
+    let out = runner.run(None, "const a = []; try { while (true) a.push('x'.repeat(1000000) + a.length); } catch (e) { 'caught' }");
+    assert_eq!(out.result, Err(ScriptError::OutOfMemory { limit_bytes: 32 * 1024 * 1024 }));
+    assert_eq!(
+        out.result.unwrap_err().to_string(),
+        "script stopped: out of memory (heap limit 33554432 bytes)"
     );
-    assert_ne!(out.result, Ok(json!("caught")));
-    assert_eq!(env.run("'after'").result, Ok(json!("after")));
+    // The runtime that ran out of memory is gone; the next run is fresh.
+    assert_eq!(runner.run(None, "typeof a").result, Ok(json!("undefined")));
 }
 
 #[test]
