@@ -15,6 +15,9 @@ use crate::op::{Console, FetchContext};
 /// Default heap limit for a run.
 pub const DEFAULT_HEAP_LIMIT: usize = 64 * 1024 * 1024;
 
+/// Stack of a run's thread: what a process's main thread usually gets.
+const RUN_STACK_SIZE: usize = 8 * 1024 * 1024;
+
 /// Runs scripts for apps.
 ///
 /// Every run gets a new runtime: nothing a script leaves on `globalThis`
@@ -91,7 +94,32 @@ impl ScriptRunner {
     /// The completion value (the last expression) is the result; a promise
     /// is awaited. Top-level `await` needs an async function as the last
     /// expression: `(async () => { ... })()`.
+    ///
+    /// The run happens on a thread of its own, which ends with it: the
+    /// QuickJS backend keeps per-thread engine state that grows with every
+    /// runtime a thread creates (a thread fails to create its ~270th), and a
+    /// dedicated thread also keeps the run apart from any runtime the caller
+    /// has on its own thread.
     pub fn run(&self, app: Option<&str>, source: &str) -> RunOutput {
+        let this = self.clone();
+        let app = app.map(str::to_string);
+        let source = source.to_string();
+        let spawned = std::thread::Builder::new()
+            .name("fazt-script".into())
+            .stack_size(RUN_STACK_SIZE)
+            .spawn(move || this.run_on_this_thread(app.as_deref(), &source));
+        let joined = match spawned {
+            Ok(handle) => handle.join().map_err(|_| "the script engine failed".to_string()),
+            Err(e) => Err(format!("could not start the script thread: {e}")),
+        };
+        joined.unwrap_or_else(|message| RunOutput {
+            result: Err(ScriptError::Uncaught { message }),
+            console: Vec::new(),
+            calls: 0,
+        })
+    }
+
+    fn run_on_this_thread(&self, app: Option<&str>, source: &str) -> RunOutput {
         let mut runtime = JsRuntime::new(RuntimeOptions {
             extensions: vec![crate::fazt_net::init()],
             create_params: Some(v8::CreateParams::default().heap_limits(0, self.heap_limit)),
