@@ -109,7 +109,9 @@ impl ScriptRunner {
             .stack_size(RUN_STACK_SIZE)
             .spawn(move || this.run_on_this_thread(app.as_deref(), &source));
         let joined = match spawned {
-            Ok(handle) => handle.join().map_err(|_| "the script engine failed".to_string()),
+            Ok(handle) => handle
+                .join()
+                .map_err(|_| "the script engine failed".to_string()),
             Err(e) => Err(format!("could not start the script thread: {e}")),
         };
         joined.unwrap_or_else(|message| RunOutput {
@@ -142,8 +144,9 @@ impl ScriptRunner {
             runtime.add_near_heap_limit_callback(move |current, _initial| {
                 oom.store(true, Ordering::SeqCst);
                 handle.terminate_execution();
-                // Room to unwind; the runtime is dropped right after.
-                current.saturating_mul(2)
+                // Keep the limit: further allocations fail while the
+                // termination unwinds, and the runtime is dropped after.
+                current
             });
         }
         let limit = Duration::from_millis(self.limits.exec_timeout_ms);

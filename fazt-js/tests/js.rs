@@ -354,13 +354,42 @@ fn memory_bomb_is_stopped() {
     let env = default_env();
     let runner = env.runner.clone().heap_limit(32 * 1024 * 1024);
     let out = runner.run(None, "const a = []; try { while (true) a.push('x'.repeat(1000000) + a.length); } catch (e) { 'caught' }");
-    assert_eq!(out.result, Err(ScriptError::OutOfMemory { limit_bytes: 32 * 1024 * 1024 }));
+    assert_eq!(
+        out.result,
+        Err(ScriptError::OutOfMemory {
+            limit_bytes: 32 * 1024 * 1024
+        })
+    );
     assert_eq!(
         out.result.unwrap_err().to_string(),
         "script stopped: out of memory (heap limit 33554432 bytes)"
     );
     // The runtime that ran out of memory is gone; the next run is fresh.
     assert_eq!(runner.run(None, "typeof a").result, Ok(json!("undefined")));
+}
+
+#[test]
+fn allocations_larger_than_the_heap_do_not_outgrow_it() {
+    // Each array is about the size of the whole heap: the limit must hold
+    // (not be raised) while the termination unwinds.
+    let env = default_env();
+    let runner = env.runner.clone().heap_limit(16 * 1024 * 1024);
+    let started = std::time::Instant::now();
+    let out = runner.run(
+        None,
+        "const a = []; while (true) a.push(new Array(1000000).fill(1));",
+    );
+    assert_eq!(
+        out.result,
+        Err(ScriptError::OutOfMemory {
+            limit_bytes: 16 * 1024 * 1024
+        })
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[test]

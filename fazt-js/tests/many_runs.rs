@@ -10,7 +10,9 @@ mod common;
 fn three_hundred_runs_in_a_row() {
     let env = common::env(Limits::default(), EntryRules::default(), |_| Reply::ok("x"));
     for i in 0..300 {
-        let out = env.runner.run(None, "globalThis.x = (globalThis.x || 0) + 1; x");
+        let out = env
+            .runner
+            .run(None, "globalThis.x = (globalThis.x || 0) + 1; x");
         assert_eq!(out.result, Ok(json!(1)), "run {i}");
     }
 }
