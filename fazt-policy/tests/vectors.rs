@@ -19,6 +19,37 @@ struct Cases<T> {
     case: Vec<T>,
 }
 
+/// Checks every case, `check` giving (label, wanted, got); reports all the
+/// mismatches at once.
+fn check_all<T>(cases: &[T], check: impl Fn(&T) -> (String, String, String)) {
+    let failures: Vec<String> = cases
+        .iter()
+        .map(&check)
+        .filter(|(_, want, got)| want != got)
+        .map(|(label, want, got)| format!("{label}: want {want}, got {got}"))
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// `ok X` or `CODE rule`, the form both sides of a check take.
+fn outcome(
+    ok: Option<&String>,
+    code: Option<&String>,
+    rule: Option<&String>,
+    label: &str,
+) -> String {
+    match (ok, code, rule) {
+        (Some(ok), None, None) => format!("ok {ok}"),
+        (None, Some(code), Some(rule)) => format!("{code} {rule}"),
+        _ => panic!("bad vector {label:?}"),
+    }
+}
+
 #[derive(Deserialize)]
 struct UrlCase {
     url: String,
@@ -30,27 +61,19 @@ struct UrlCase {
 #[test]
 fn url_vectors() {
     let cases: Cases<UrlCase> = load("urls.toml");
-    let mut failures = Vec::new();
-    for c in &cases.case {
+    check_all(&cases.case, |c| {
         let got = match Target::parse(&c.url) {
             Ok(t) => format!("ok {}", t.url()),
             Err(e) => format!("{} {}", e.code(), e.rule()),
         };
-        let want = match (&c.canonical, &c.code, &c.rule) {
-            (Some(canon), None, None) => format!("ok {canon}"),
-            (None, Some(code), Some(rule)) => format!("{code} {rule}"),
-            _ => panic!("bad vector {:?}", c.url),
-        };
-        if got != want {
-            failures.push(format!("{:?}: want {want}, got {got}", c.url));
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+        let want = outcome(
+            c.canonical.as_ref(),
+            c.code.as_ref(),
+            c.rule.as_ref(),
+            &c.url,
+        );
+        (format!("{:?}", c.url), want, got)
+    });
 }
 
 #[test]
@@ -73,8 +96,7 @@ struct IpCase {
 fn ip_vectors() {
     let cases: Cases<IpCase> = load("ips.toml");
     let classifier = Classifier::new();
-    let mut failures = Vec::new();
-    for c in &cases.case {
+    check_all(&cases.case, |c| {
         let got = match classifier.classify(c.ip) {
             Verdict::Allowed => "global".to_string(),
             Verdict::Blocked(fazt_policy::BlockReason::Special(class)) => format!("{class:?}"),
@@ -83,16 +105,8 @@ fn ip_vectors() {
             }
             other => format!("{other:?}"),
         };
-        if got != c.class {
-            failures.push(format!("{}: want {}, got {got}", c.ip, c.class));
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+        (c.ip.to_string(), c.class.clone(), got)
+    });
 }
 
 #[derive(Deserialize)]
@@ -119,8 +133,7 @@ fn entry_error_kind(e: &EntryError) -> &'static str {
 #[test]
 fn entry_vectors() {
     let cases: Cases<EntryCase> = load("entries.toml");
-    let mut failures = Vec::new();
-    for c in &cases.case {
+    check_all(&cases.case, |c| {
         let got = match AllowEntry::parse(&c.entry) {
             Ok(e) => format!("ok {e}"),
             Err(e) => entry_error_kind(&e).to_string(),
@@ -130,16 +143,8 @@ fn entry_vectors() {
             (None, Some(e)) => e.clone(),
             _ => panic!("bad vector {:?}", c.entry),
         };
-        if got != want {
-            failures.push(format!("{:?}: want {want}, got {got}", c.entry));
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+        (format!("{:?}", c.entry), want, got)
+    });
 }
 
 #[derive(Deserialize)]
@@ -190,30 +195,14 @@ fn matches_policy() -> (Policy, Vec<MatchCase>) {
 #[test]
 fn match_vectors() {
     let (policy, cases) = matches_policy();
-    let mut failures = Vec::new();
-    for c in &cases {
+    check_all(&cases, |c| {
         let got = match policy.check_url(c.app.as_deref(), &c.url) {
             Ok(a) => format!("ok {}", a.entry),
             Err(e) => format!("{} {}", e.code(), e.rule()),
         };
-        let want = match (&c.entry, &c.code, &c.rule) {
-            (Some(e), None, None) => format!("ok {e}"),
-            (None, Some(code), Some(rule)) => format!("{code} {rule}"),
-            _ => panic!("bad vector {:?}", c.url),
-        };
-        if got != want {
-            failures.push(format!(
-                "{:?} (app {:?}): want {want}, got {got}",
-                c.url, c.app
-            ));
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+        let want = outcome(c.entry.as_ref(), c.code.as_ref(), c.rule.as_ref(), &c.url);
+        (format!("{:?} (app {:?})", c.url, c.app), want, got)
+    });
 }
 
 #[test]
