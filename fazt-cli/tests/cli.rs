@@ -151,6 +151,8 @@ fn allow_list_remove() {
                 "30",
                 "--burst",
                 "5",
+                "--timeout",
+                "2000",
             ],
             "",
         ),

@@ -107,7 +107,15 @@ class Response {
     this.statusText = out.statusText;
     this.url = out.url;
     this.redirected = out.redirected;
-    this.headers = new Headers(out.headers);
+    // Built on first use: many callers only read the body.
+    let headers = null;
+    Object.defineProperty(this, "headers", {
+      enumerable: true,
+      get() {
+        if (headers === null) headers = new Headers(out.headers);
+        return headers;
+      },
+    });
     Object.defineProperty(this, "__body", { value: out.body, enumerable: false });
   }
 
