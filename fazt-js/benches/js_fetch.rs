@@ -67,7 +67,14 @@ fn benches(c: &mut Criterion) {
         extensions: vec![fazt_js::fazt_net::init()],
         ..Default::default()
     });
-    let script = format!("fazt.net.fetch({url:?}).json().items.length");
+    // Compiled once and called per iteration, as a handler would be.
+    let define = format!(
+        "globalThis.handler = () => fazt.net.fetch({url:?}).json().items.length;
+         globalThis.refused = () => {{ try {{ fazt.net.fetch('https://evil.test/') }} catch (e) {{ return e.code }} }};
+         globalThis.parseOnly = (s) => JSON.parse(s).items.length;"
+    );
+    runtime.execute_script("define.js", define).unwrap();
+    let script = "handler()".to_string();
     group.bench_function("js_fetch", |b| {
         b.iter(|| {
             // A fresh budget per call, as each would be a new request.
@@ -78,6 +85,22 @@ fn benches(c: &mut Criterion) {
             });
             runtime.execute_script("bench.js", script.clone()).unwrap();
         })
+    });
+    // Where the JS side's time goes: a call refused by the policy (no
+    // network), and JSON.parse of the same body.
+    group.bench_function("js_refused_call", |b| {
+        b.iter(|| {
+            runtime.op_state().borrow_mut().put(FetchContext {
+                client: client.clone(),
+                app: None,
+                budget: RequestBudget::new(&limits),
+            });
+            runtime.execute_script("bench.js", "refused()").unwrap();
+        })
+    });
+    let parse = format!("parseOnly({:?})", String::from_utf8(json_1k()).unwrap());
+    group.bench_function("js_json_parse_1k", |b| {
+        b.iter(|| runtime.execute_script("bench.js", parse.clone()).unwrap())
     });
     group.finish();
 
