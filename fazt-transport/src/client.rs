@@ -289,7 +289,15 @@ impl Call<'_> {
                     &method,
                     hops,
                 )?;
-                if let Some(hop) = hop {
+                if let Some(mut hop) = hop {
+                    if let Some(secret) =
+                        injection.filter(|_| hop.to.target.origin() != secret_origin)
+                    {
+                        // A server may echo the secret into the Location
+                        // (a redirector that keeps the query string): it
+                        // must not travel on to another origin.
+                        hop.to.target.remove_query_value(secret.value.expose());
+                    }
                     if !hop.keep_body {
                         body = None;
                         headers.retain(|(n, _)| !n.starts_with("content-"));
