@@ -159,18 +159,7 @@ pub(crate) fn check(
         match dev.resolver().resolve(&host, Some(Duration::from_secs(5))) {
             Ok(addrs) => explanation = policy.explain(app, url, Some(&addrs)),
             Err(e) => {
-                let err = match e {
-                    fazt_transport::ResolveError::Timeout => NetError::DnsTimeout { host },
-                    fazt_transport::ResolveError::NotFound => NetError::Dns {
-                        host,
-                        reason: "no addresses".into(),
-                    },
-                    fazt_transport::ResolveError::Failed(reason) => NetError::Dns { host, reason },
-                    _ => NetError::Dns {
-                        host,
-                        reason: "lookup failed".into(),
-                    },
-                };
+                let err = e.into_net_error(&host);
                 explanation.steps.push(Step {
                     step: "dns",
                     ok: false,

@@ -33,6 +33,22 @@ pub enum ResolveError {
     Failed(String),
 }
 
+impl ResolveError {
+    /// The egress error for a failed lookup of `host`: a timeout is
+    /// `NET_TIMEOUT`, anything else `NET_ERROR`.
+    pub fn into_net_error(self, host: &str) -> NetError {
+        let host = host.to_string();
+        match self {
+            ResolveError::Timeout => NetError::DnsTimeout { host },
+            ResolveError::NotFound => NetError::Dns {
+                host,
+                reason: "no addresses".into(),
+            },
+            ResolveError::Failed(reason) => NetError::Dns { host, reason },
+        }
+    }
+}
+
 /// Looks a host name up. Implementations must not consult anything the
 /// caller controls beyond the name.
 pub trait Resolve: Send + Sync + fmt::Debug + 'static {
@@ -132,21 +148,10 @@ impl Resolver for CheckingResolver {
             });
         let host = CanonicalHost::parse(host).map_err(|e| wrap(e.into()))?;
         let limit = (!timeout.after.is_not_happening()).then(|| *timeout.after);
-        let addrs = self.inner.resolve(host.as_str(), limit).map_err(|e| {
-            wrap(match e {
-                ResolveError::Timeout => NetError::DnsTimeout {
-                    host: host.to_string(),
-                },
-                ResolveError::NotFound => NetError::Dns {
-                    host: host.to_string(),
-                    reason: "no addresses".into(),
-                },
-                ResolveError::Failed(reason) => NetError::Dns {
-                    host: host.to_string(),
-                    reason,
-                },
-            })
-        })?;
+        let addrs = self
+            .inner
+            .resolve(host.as_str(), limit)
+            .map_err(|e| wrap(e.into_net_error(host.as_str())))?;
         let policy = Arc::clone(&self.policy.read());
         policy.check_addrs(&host, &addrs).map_err(wrap)?;
         let mut out = self.empty();
