@@ -17,6 +17,9 @@ pub(crate) struct DevOptions {
     pub(crate) resolve: Vec<(String, IpAddr)>,
     pub(crate) allow_ranges: Vec<IpNet>,
     pub(crate) ca_pem: Option<Vec<u8>>,
+    /// Names not in `resolve` go to the system resolver (off for the demo,
+    /// which must not touch the network).
+    pub(crate) system_dns: bool,
 }
 
 impl DevOptions {
@@ -71,12 +74,16 @@ impl DevOptions {
             resolve,
             allow_ranges,
             ca_pem,
+            system_dns: true,
         })
     }
 
     /// The resolver: the fixed answers first, then the system's.
     pub(crate) fn resolver(&self) -> Arc<dyn Resolve> {
-        let mut r = StaticResolver::new().with_fallback(Arc::new(SystemResolver));
+        let mut r = StaticResolver::new();
+        if self.system_dns {
+            r = r.with_fallback(Arc::new(SystemResolver));
+        }
         for (host, ip) in &self.resolve {
             r = r.with(host, [*ip]);
         }

@@ -9,13 +9,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use fazt_js::ScriptRunner;
-use fazt_policy::{AllowEntry, IpNet, Limits, LogSink, Policy};
-use fazt_secrets::{InjectMode, LogConfig, LogQuery, RequestLog};
+use fazt_policy::{AllowEntry, IpNet, Limits};
+use fazt_secrets::{InjectMode, LogQuery};
 use fazt_tests::{Reply, TestCa, Upstream};
-use fazt_transport::{EgressClient, StaticResolver};
 use serde_json::Value;
 
 use crate::commands::store_at;
+use crate::context::{client, DevOptions};
 use crate::output::{print, Failure};
 
 const SECRET: &str = "demo_sk_2f6b1c9e8d7a4f30";
@@ -87,28 +87,19 @@ fn tour(dir: &std::path::Path) -> Result<(), Failure> {
     store.set_secret(None, "DEMO_KEY", SECRET, &bearer, Some("api.demo.test"))?;
 
     let limits = Limits::default();
-    let log = RequestLog::start(&store, LogConfig::from_limits(&limits))?;
-    // The demo's only relaxations: its upstream is on 127.0.0.1, and its
-    // names resolve without DNS.
-    let classifier = fazt_policy::Classifier::new()
-        .with_allow_ranges(["127.0.0.1/32".parse::<IpNet>().map_err(anyhow_err)?]);
-    let resolver = StaticResolver::new()
-        .with("api.demo.test", [[127, 0, 0, 1].into()])
-        .with("localhost", [[127, 0, 0, 1].into()])
-        .with("private.demo.test", [[10, 0, 0, 5].into()]);
-    let client = EgressClient::builder(
-        Policy::new(store.allowlist()?, classifier, limits).map_err(anyhow_err)?,
-    )
-    .resolver(Arc::new(resolver))
-    .secrets(Arc::new(store.clone()))
-    .allowlist_source(Arc::new(store.clone()))
-    .log_sink(Arc::new(log.clone()) as Arc<dyn LogSink>)
-    .dangerous()
-    .add_root_certificates_pem(ca.ca_pem.as_bytes())
-    .map_err(anyhow_err)?
-    .finish()
-    .build()
-    .map_err(anyhow_err)?;
+    // The demo's only relaxations: its upstream is on 127.0.0.1 with a
+    // throwaway CA, and its names resolve without DNS.
+    let dev = DevOptions {
+        resolve: vec![
+            ("api.demo.test".into(), [127, 0, 0, 1].into()),
+            ("localhost".into(), [127, 0, 0, 1].into()),
+            ("private.demo.test".into(), [10, 0, 0, 5].into()),
+        ],
+        allow_ranges: vec!["127.0.0.1/32".parse::<IpNet>().map_err(anyhow_err)?],
+        ca_pem: Some(ca.ca_pem.clone().into_bytes()),
+        system_dns: false,
+    };
+    let (client, log) = client(&store, &dev, limits)?;
     let runner = ScriptRunner::new(client, limits);
 
     let mut out = String::new();
