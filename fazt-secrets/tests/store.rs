@@ -215,6 +215,10 @@ fn database_file_is_private() {
     s.set_secret(None, "K", SENTINEL, &bearer(), None).unwrap();
     let mode = |p: &PathBuf| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&dir.db()), 0o600);
+    // The WAL holds the same data (the secret, until a checkpoint).
+    let wal = dir.0.join("fazt.db-wal");
+    assert!(wal.exists());
+    assert_eq!(mode(&wal), 0o600);
     assert_eq!(s.tightened_from(), None);
     drop(s);
     std::fs::set_permissions(dir.db(), std::fs::Permissions::from_mode(0o644)).unwrap();

@@ -874,6 +874,31 @@ fn rate_limit_with_retry_after() {
 }
 
 #[test]
+fn wildcard_rate_limit_is_shared_by_its_subdomains() {
+    let resolver = StaticResolver::new()
+        .with("a.api.test", [localhost()])
+        .with("b.api.test", [localhost()]);
+    let env = Setup::new()
+        .allow(
+            "*.api.test:{port}",
+            EntryRules {
+                rate_limit: 60,
+                rate_burst: 1,
+                ..EntryRules::default()
+            },
+        )
+        .resolver(resolver)
+        .start(|_| Reply::ok("x"));
+    env.fetch(Request::get(env.url("a.api.test", "/"))).unwrap();
+    // Another subdomain draws from the same bucket.
+    let e = env
+        .fetch(Request::get(env.url("b.api.test", "/")))
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::Rate, "{e}");
+    assert_eq!(env.up.stats.requests.load(Ordering::SeqCst), 1);
+}
+
+#[test]
 fn cache_hit_miss_expiry_and_bypass() {
     let env = Setup::new()
         .limit("cache_max_items", 100)
