@@ -9,9 +9,13 @@ use fazt_policy::{
 };
 use proptest::prelude::*;
 
-/// A DNS-ish label, sometimes with upper case, digits, `-` and `_`.
+/// A DNS-ish label, sometimes with upper case, digits, `-` and `_`. Not an
+/// `xn--` label: those must be valid punycode, and random ones are not (the
+/// canonicalizer rightly refuses them; urls.toml has such vectors).
 fn label() -> impl Strategy<Value = String> {
-    "[a-zA-Z][a-zA-Z0-9_-]{0,8}[a-zA-Z0-9]?"
+    "[a-zA-Z][a-zA-Z0-9_-]{0,8}[a-zA-Z0-9]?".prop_filter("random punycode", |l| {
+        !l.to_ascii_lowercase().starts_with("xn--")
+    })
 }
 
 /// A host name of 2..5 labels, with a non-numeric last label.
@@ -72,11 +76,14 @@ proptest! {
         let pattern = HostPattern::Wildcard(s.clone());
         let sub = CanonicalHost::parse(&format!("{prefix}.{suffix}")).unwrap();
         let deep = CanonicalHost::parse(&format!("{deeper}.{prefix}.{suffix}")).unwrap();
-        let glued = CanonicalHost::parse(&format!("{prefix}{suffix}")).unwrap();
+        // Gluing can spell an `xn--` label that is not valid punycode.
+        let glued = CanonicalHost::parse(&format!("{prefix}{suffix}"));
         prop_assert!(pattern.matches(&sub));
         prop_assert!(pattern.matches(&deep));
         prop_assert!(!pattern.matches(&s), "apex");
-        prop_assert!(!pattern.matches(&glued), "non-boundary suffix");
+        if let Ok(glued) = glued {
+            prop_assert!(!pattern.matches(&glued), "non-boundary suffix");
+        }
     }
 
     #[test]
