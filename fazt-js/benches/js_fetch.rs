@@ -12,8 +12,8 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use deno_core::{JsRuntime, RuntimeOptions};
 use fazt_js::{FetchContext, ScriptRunner};
 use fazt_policy::{EntryRules, Limits, NullSink, RequestBudget};
-use fazt_tests::{allowlist, localhost, loopback_policy, Reply, TestCa, Upstream};
-use fazt_transport::{EgressClient, Request, StaticResolver};
+use fazt_tests::{allowlist, loopback_client, loopback_policy, Reply, TestCa, Upstream};
+use fazt_transport::Request;
 
 fn json_1k() -> Vec<u8> {
     let items: Vec<String> = (0..40)
@@ -36,21 +36,11 @@ fn benches(c: &mut Criterion) {
     let url = format!("https://api.test:{}/items", up.port());
     let entry = format!("api.test:{}", up.port());
     let limits = Limits::default();
-    let client = EgressClient::builder(loopback_policy(
-        allowlist(&[(&entry, EntryRules::default())]),
-        limits,
-    ))
-    .resolver(Arc::new(
-        StaticResolver::new().with("api.test", [localhost()]),
-    ))
-    .log_sink(Arc::new(NullSink))
-    .own_addresses(Vec::new())
-    .dangerous()
-    .add_root_certificates_pem(ca.ca_pem.as_bytes())
-    .unwrap()
-    .finish()
-    .build()
-    .unwrap();
+    let policy = loopback_policy(allowlist(&[(&entry, EntryRules::default())]), limits);
+    let client = loopback_client(policy, &ca, &["api.test"])
+        .log_sink(Arc::new(NullSink))
+        .build()
+        .unwrap();
 
     let mut group = c.benchmark_group("fetch_json_1k");
     group.bench_function("rust_transport", |b| {

@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use fazt_policy::{EntryRules, Limits, NullSink, RequestBudget};
-use fazt_tests::{allowlist, localhost, loopback_policy, Reply, TestCa, Upstream};
-use fazt_transport::{EgressClient, Request, StaticResolver};
+use fazt_tests::{allowlist, loopback_client, loopback_policy, Reply, TestCa, Upstream};
+use fazt_transport::Request;
 use ureq::config::Config;
 use ureq::http::Uri;
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
@@ -48,16 +48,8 @@ fn fetch_1k(c: &mut Criterion) {
         allowlist(&[(&entry, EntryRules::default())]),
         Limits::default(),
     );
-    let egress = EgressClient::builder(policy)
-        .resolver(Arc::new(
-            StaticResolver::new().with("api.test", [localhost()]),
-        ))
+    let egress = loopback_client(policy, &ca, &["api.test"])
         .log_sink(Arc::new(NullSink))
-        .own_addresses(Vec::new())
-        .dangerous()
-        .add_root_certificates_pem(ca.ca_pem.as_bytes())
-        .unwrap()
-        .finish()
         .build()
         .unwrap();
 

@@ -1,11 +1,9 @@
 //! Proxy variables in the environment are ignored. A separate test binary,
 //! because it changes the process environment.
 
-use std::sync::Arc;
-
 use fazt_policy::{EntryRules, Limits, RequestBudget};
-use fazt_tests::{allowlist, localhost, loopback_policy, Reply, TestCa, Upstream};
-use fazt_transport::{EgressClient, Request, StaticResolver};
+use fazt_tests::{allowlist, loopback_client, loopback_policy, Reply, TestCa, Upstream};
+use fazt_transport::Request;
 
 #[test]
 fn proxy_variables_are_ignored() {
@@ -37,17 +35,7 @@ fn proxy_variables_are_ignored() {
         allowlist(&[(&tls_entry, EntryRules::default()), (&plain_entry, http)]),
         Limits::default(),
     );
-    let client = EgressClient::builder(policy)
-        .resolver(Arc::new(
-            StaticResolver::new()
-                .with("api.test", [localhost()])
-                .with("other.test", [localhost()]),
-        ))
-        .own_addresses(Vec::new())
-        .dangerous()
-        .add_root_certificates_pem(ca.ca_pem.as_bytes())
-        .unwrap()
-        .finish()
+    let client = loopback_client(policy, &ca, &["api.test", "other.test"])
         .build()
         .unwrap();
     let mut budget = RequestBudget::new(&Limits::default());

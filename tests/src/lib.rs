@@ -439,3 +439,25 @@ impl LogSink for RecordingSink {
         self.entries.lock().unwrap().push(entry);
     }
 }
+
+/// A client builder for `policy` that resolves each of `names` to
+/// 127.0.0.1, trusts `ca`'s root, and counts none of the machine's
+/// addresses as its own (the upstreams live on loopback).
+pub fn loopback_client(
+    policy: Policy,
+    ca: &TestCa,
+    names: &[&str],
+) -> fazt_transport::EgressBuilder {
+    let resolver = names
+        .iter()
+        .fold(fazt_transport::StaticResolver::new(), |r, n| {
+            r.with(n, [localhost()])
+        });
+    fazt_transport::EgressClient::builder(policy)
+        .resolver(Arc::new(resolver))
+        .own_addresses(Vec::new())
+        .dangerous()
+        .add_root_certificates_pem(ca.ca_pem.as_bytes())
+        .unwrap()
+        .finish()
+}

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use fazt_policy::{AllowEntry, Classifier, IpNet, Limits, LogSink, Policy, RequestBudget};
 use fazt_secrets::{InjectMode, LogConfig, LogQuery, RequestLog, Store};
-use fazt_tests::{localhost, Reply, TestCa, Upstream};
-use fazt_transport::{EgressClient, Request, StaticResolver};
+use fazt_tests::{Reply, TestCa, Upstream};
+use fazt_transport::Request;
 
 const SENTINEL: &str = "sk_e2e_SENTINEL_0123456789";
 
@@ -26,18 +26,10 @@ fn store_backed_client_sees_cli_edits_injects_and_logs() {
     let classifier =
         Classifier::new().with_allow_ranges(["127.0.0.1/32".parse::<IpNet>().unwrap()]);
     let policy = Policy::new(Default::default(), classifier, Limits::default()).unwrap();
-    let client = EgressClient::builder(policy)
-        .resolver(Arc::new(
-            StaticResolver::new().with("api.test", [localhost()]),
-        ))
-        .own_addresses(Vec::new())
+    let client = fazt_tests::loopback_client(policy, &ca, &["api.test"])
         .secrets(Arc::new(host_store.clone()))
         .allowlist_source(Arc::new(host_store.clone()))
         .log_sink(Arc::new(log.clone()) as Arc<dyn LogSink>)
-        .dangerous()
-        .add_root_certificates_pem(ca.ca_pem.as_bytes())
-        .unwrap()
-        .finish()
         .build()
         .unwrap();
     let fetch = |req: Request| {

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use fazt_js::ScriptRunner;
 use fazt_policy::{EntryRules, InjectAs, Limits};
 use fazt_tests::{
-    allowlist, localhost, loopback_policy, MemorySecrets, Reply, Seen, TestCa, Upstream,
+    allowlist, loopback_client, loopback_policy, MemorySecrets, Reply, Seen, TestCa, Upstream,
 };
-use fazt_transport::{EgressClient, StaticResolver};
+use fazt_transport::EgressClient;
 
 pub struct Env {
     pub up: Upstream,
@@ -38,18 +38,8 @@ pub fn env(
     let secrets = MemorySecrets::default()
         .with("API_KEY", InjectAs::Bearer, SECRET, Some("api.test"))
         .with("QUERY_KEY", InjectAs::Query("key".into()), SECRET, None);
-    let client = EgressClient::builder(policy)
-        .resolver(Arc::new(
-            StaticResolver::new()
-                .with("api.test", [localhost()])
-                .with("other.test", [localhost()]),
-        ))
-        .own_addresses(Vec::new())
+    let client = loopback_client(policy, &ca, &["api.test", "other.test"])
         .secrets(Arc::new(secrets))
-        .dangerous()
-        .add_root_certificates_pem(ca.ca_pem.as_bytes())
-        .unwrap()
-        .finish()
         .build()
         .unwrap();
     let runner = ScriptRunner::new(client.clone(), limits);
