@@ -1,7 +1,8 @@
 //! Loopback upstreams for end-to-end tests and for `fazt demo`: local
 //! HTTP(S) servers (TLS with a CA generated at run time), an in-memory
-//! secret injector, a recording log sink, and a policy that allows loopback
-//! for the test names.
+//! secret injector, a recording log sink, a policy that allows loopback for
+//! the test names, and a client builder that reaches them
+//! ([`loopback_client`]).
 //!
 //! Nothing here touches any address but `127.0.0.0/8`.
 #![forbid(unsafe_code)]
