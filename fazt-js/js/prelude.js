@@ -8,13 +8,16 @@ import { core } from "ext:core/mod.js";
 const ops = core.ops;
 const METHOD_NAMES = ["get", "has", "getSetCookie", "entries", "keys"];
 
+// The op's records are arrays (see Outcome in src/op.rs): a response is
+// [status, statusText, url, redirected, [name, value, ...], body], an error
+// [code, message, retryable, retryAfterMs | null].
 function throwOutcome(out) {
-  const err = new Error(out.message);
+  const err = new Error(out[1]);
   Object.defineProperty(err, "name", { value: "NetError", enumerable: true, writable: true, configurable: true });
-  err.code = out.code;
-  err.retryable = out.retryable === true;
-  if (out.retryAfter !== null && out.retryAfter !== undefined) {
-    err.retryAfter = out.retryAfter;
+  err.code = out[0];
+  err.retryable = out[2] === true;
+  if (out[3] !== null && out[3] !== undefined) {
+    err.retryAfter = out[3];
   }
   throw err;
 }
@@ -65,62 +68,79 @@ class Headers {
   // Lowercase names as plain, enumerable properties holding the first
   // value; the methods are non-enumerable and always win over a header of
   // the same name (read such a header with get()).
-  constructor(pairs) {
-    Object.defineProperty(this, "__pairs", { value: pairs, enumerable: false });
-    for (const [name, value] of pairs) {
+  #flat;
+
+  constructor(flat) {
+    this.#flat = flat;
+    for (let i = 0; i < flat.length; i += 2) {
+      const name = flat[i];
       if (METHOD_NAMES.includes(name) || Object.prototype.hasOwnProperty.call(this, name)) continue;
-      Object.defineProperty(this, name, { value, enumerable: true, writable: false, configurable: false });
+      Object.defineProperty(this, name, { value: flat[i + 1], enumerable: true, writable: false, configurable: false });
     }
   }
-}
 
-function all(headers, name) {
-  const lower = String(name).toLowerCase();
-  return headers.__pairs.filter((p) => p[0] === lower).map((p) => p[1]);
+  static values(headers, name) {
+    const lower = String(name).toLowerCase();
+    const flat = headers.#flat;
+    const values = [];
+    for (let i = 0; i < flat.length; i += 2) {
+      if (flat[i] === lower) values.push(flat[i + 1]);
+    }
+    return values;
+  }
+
+  static pairs(headers) {
+    const flat = headers.#flat;
+    const pairs = [];
+    for (let i = 0; i < flat.length; i += 2) pairs.push([flat[i], flat[i + 1]]);
+    return pairs;
+  }
 }
 
 for (const [name, fn] of [
   ["get", function (name) {
-    const values = all(this, name);
+    const values = Headers.values(this, name);
     return values.length === 0 ? null : values.join(", ");
   }],
   ["has", function (name) {
-    return all(this, name).length > 0;
+    return Headers.values(this, name).length > 0;
   }],
   ["getSetCookie", function () {
-    return all(this, "set-cookie");
+    return Headers.values(this, "set-cookie");
   }],
   ["entries", function () {
-    return this.__pairs.map((p) => [p[0], p[1]]);
+    return Headers.pairs(this);
   }],
   ["keys", function () {
-    return [...new Set(this.__pairs.map((p) => p[0]))];
+    return [...new Set(Headers.pairs(this).map((p) => p[0]))];
   }],
 ]) {
   Object.defineProperty(Headers.prototype, name, { value: fn, enumerable: false });
 }
 
 class Response {
+  // The op's record; the body and the headers are reachable only through
+  // the methods and the `headers` getter.
+  #out;
+  #headers = null;
+
   constructor(out) {
-    this.status = out.status;
-    this.ok = out.status >= 200 && out.status < 300;
-    this.statusText = out.statusText;
-    this.url = out.url;
-    this.redirected = out.redirected;
-    // Built on first use: many callers only read the body.
-    let headers = null;
-    Object.defineProperty(this, "headers", {
-      enumerable: true,
-      get() {
-        if (headers === null) headers = new Headers(out.headers);
-        return headers;
-      },
-    });
-    Object.defineProperty(this, "__body", { value: out.body, enumerable: false });
+    this.status = out[0];
+    this.ok = out[0] >= 200 && out[0] < 300;
+    this.statusText = out[1];
+    this.url = out[2];
+    this.redirected = out[3];
+    this.#out = out;
+  }
+
+  // Built on first use: many callers only read the body.
+  get headers() {
+    if (this.#headers === null) this.#headers = new Headers(this.#out[4]);
+    return this.#headers;
   }
 
   text() {
-    return core.decode(this.__body);
+    return core.decode(this.#out[5]);
   }
 
   json() {
@@ -129,15 +149,41 @@ class Response {
   }
 
   bytes() {
-    return new Uint8Array(this.__body);
+    return new Uint8Array(this.#out[5]);
   }
+}
+
+// `headers` is a plain enumerable property of a response, as a script sees
+// it; JSON.stringify(response) includes it.
+Object.defineProperty(Response.prototype, "toJSON", {
+  value: function () {
+    return {
+      status: this.status,
+      ok: this.ok,
+      statusText: this.statusText,
+      url: this.url,
+      redirected: this.redirected,
+      headers: this.headers,
+    };
+  },
+  enumerable: false,
+});
+
+const NO_BODY = new Uint8Array(0);
+
+function outcome(out) {
+  if (typeof out[0] === "string") throwOutcome(out);
+  return new Response(out);
 }
 
 function fetch(url, options) {
   if (typeof url !== "string") {
     return invalid("url", `expected a string, got ${describe(url)}`);
   }
-  const o = options === undefined || options === null ? {} : options;
+  if (options === undefined || options === null) {
+    return outcome(ops.op_fazt_fetch(url, null, NO_BODY, false));
+  }
+  const o = options;
   if (typeof o !== "object") return invalid("options", `expected an object, got ${describe(o)}`);
   for (const key of ["method", "redirect", "auth"]) {
     if (o[key] !== undefined && o[key] !== null && typeof o[key] !== "string") {
@@ -148,18 +194,15 @@ function fetch(url, options) {
     return invalid("timeout", `expected a number of milliseconds, got ${describe(o.timeout)}`);
   }
   const hasBody = o.body !== undefined && o.body !== null;
-  const body = hasBody ? toBytes(o.body) : new Uint8Array(0);
+  const body = hasBody ? toBytes(o.body) : NO_BODY;
   const args = {
-    url,
     method: o.method ?? null,
     headers: toPairs(o.headers),
     timeout: o.timeout ?? null,
     redirect: o.redirect ?? null,
     auth: o.auth ?? null,
   };
-  const out = ops.op_fazt_fetch(args, body, hasBody);
-  if (out.kind === "error") throwOutcome(out);
-  return new Response(out);
+  return outcome(ops.op_fazt_fetch(url, args, body, hasBody));
 }
 
 function format(args) {

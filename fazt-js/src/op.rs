@@ -22,10 +22,15 @@ pub struct FetchContext {
 
 /// One `fetch` call's arguments after the prelude normalized their JS types:
 /// headers as pairs, the body as bytes.
+///
+/// The op takes the URL as a string argument and the options as an object
+/// (or `null` when the script gave none, the common case, which then costs
+/// no conversion); `url` is therefore not read from the options object.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FetchArgs {
     /// The URL.
+    #[serde(skip)]
     pub url: String,
     /// `method`, if given.
     pub method: Option<String>,
@@ -129,54 +134,44 @@ fn to_request(args: FetchArgs, body: Option<Vec<u8>>) -> Result<Request, NetErro
 
 /// What the op hands the prelude: a response or an error record, never a
 /// thrown Rust error (the prelude builds the JS objects).
+///
+/// Both are arrays, not keyed objects: on QuickJS every property name the
+/// op writes is an atom lookup, and the fetch path is measured against the
+/// bare Rust call. A response starts with its status (a number), an error
+/// with its code (a string); js/prelude.js reads them by position.
 #[derive(Serialize)]
-#[serde(
-    rename_all = "camelCase",
-    rename_all_fields = "camelCase",
-    tag = "kind"
-)]
+#[serde(untagged)]
 pub(crate) enum Outcome {
-    Response {
-        status: u16,
-        status_text: String,
-        url: String,
-        redirected: bool,
-        headers: Vec<(String, String)>,
-        body: ToJsBuffer,
-    },
-    Error {
-        code: &'static str,
-        message: String,
-        retryable: bool,
-        retry_after: Option<u64>,
-    },
+    /// `[status, statusText, url, redirected, [name, value, ...], body]`.
+    Response(u16, String, String, bool, Vec<String>, ToJsBuffer),
+    /// `[code, message, retryable, retryAfterMs | null]`.
+    Error(&'static str, String, bool, Option<u64>),
 }
 
 impl From<Result<FetchOk, NetError>> for Outcome {
     fn from(r: Result<FetchOk, NetError>) -> Self {
         match r {
-            Ok(ok) => Outcome::Response {
-                status: ok.status,
-                status_text: ok.status_text,
-                url: ok.url,
-                redirected: ok.redirected,
-                headers: ok.headers,
-                body: ok.body.into(),
-            },
+            Ok(ok) => Outcome::Response(
+                ok.status,
+                ok.status_text,
+                ok.url,
+                ok.redirected,
+                ok.headers.into_iter().flat_map(|(n, v)| [n, v]).collect(),
+                ok.body.into(),
+            ),
             Err(e) => error_outcome(&e),
         }
     }
 }
 
 fn error_outcome(e: &NetError) -> Outcome {
-    Outcome::Error {
-        code: e.code().as_str(),
-        message: e.to_string(),
-        retryable: e.is_retryable(),
-        retry_after: e
-            .retry_after()
+    Outcome::Error(
+        e.code().as_str(),
+        e.to_string(),
+        e.is_retryable(),
+        e.retry_after()
             .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
-    }
+    )
 }
 
 /// Console output captured for one run.
@@ -187,10 +182,15 @@ pub(crate) struct Console(pub(crate) Vec<String>);
 #[serde]
 pub(crate) fn op_fazt_fetch(
     state: &mut OpState,
-    #[serde] args: FetchArgs,
+    #[string] url: String,
+    #[serde] options: Option<FetchArgs>,
     #[buffer(copy)] body: Vec<u8>,
     has_body: bool,
 ) -> Outcome {
+    let args = FetchArgs {
+        url,
+        ..options.unwrap_or_default()
+    };
     let body = has_body.then_some(body);
     match state.try_borrow_mut::<FetchContext>() {
         Some(ctx) => fetch(ctx, args, body).into(),

@@ -97,6 +97,38 @@ fn text_json_and_bytes() {
 }
 
 #[test]
+fn response_fields_serialize_and_keep_the_body_private() {
+    let env = default_env();
+    let v = env.value(
+        r#"
+        const r = fazt.net.fetch("BASE/bytes");
+        const copy = r.bytes();
+        copy[0] = 9;
+        const seen = JSON.parse(JSON.stringify(r));
+        [r.status, r.ok, r.statusText, r.url === "BASE/bytes", r.redirected,
+         Object.keys(r), Object.keys(seen), seen.headers["content-length"],
+         Array.from(r.bytes()), r.text().length]
+        "#,
+    );
+    let fields = json!(["status", "ok", "statusText", "url", "redirected"]);
+    assert_eq!(
+        v,
+        json!([
+            200,
+            true,
+            "OK",
+            true,
+            false,
+            fields,
+            ["status", "ok", "statusText", "url", "redirected", "headers"],
+            "4",
+            [0, 1, 2, 255],
+            4
+        ])
+    );
+}
+
+#[test]
 fn headers_repeated_and_named_like_methods() {
     let env = default_env();
     let v = env.value(
