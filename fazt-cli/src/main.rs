@@ -141,6 +141,9 @@ enum SecretCommand {
 }
 
 fn main() -> ExitCode {
+    // While the process has one thread: the setting lives in the
+    // environment.
+    fazt_js::disable_bytecode_cache();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -39,6 +39,35 @@ mod runner;
 pub use op::{fetch, FetchArgs, FetchContext, FetchOk};
 pub use runner::{RunOutput, ScriptError, ScriptRunner, DEFAULT_HEAP_LIMIT};
 
+/// The environment variable that turns off the QuickJS backend's on-disk
+/// bytecode cache.
+pub const NO_BYTECODE_CACHE_VAR: &str = "V82JSC_NO_BC_CACHE";
+
+/// Turns off the QuickJS backend's on-disk bytecode cache for this process.
+///
+/// Left on, the backend writes the compiled bytecode of every distinct
+/// script it runs to `$XDG_CACHE_HOME/v8x/quickjs-bytecode` (or
+/// `~/.cache/...`) as world-readable files and loads them back, unverified,
+/// the next time it sees the same source: the directory grows with every
+/// app script, holds the apps' source, and anyone who can write to it can
+/// run arbitrary bytecode inside the host. Runtimes start ~5 ms slower
+/// without it (the engine's own modules are parsed each time).
+///
+/// [`ScriptRunner::new`] calls this. Embedders who create runtimes
+/// themselves call it at the top of `main`, before any runtime exists and
+/// before other threads start: the engine reads the setting once, when it
+/// first compiles, and it lives in the process environment, which must not
+/// change while other threads may read it. Does nothing if
+/// [`NO_BYTECODE_CACHE_VAR`] is already set, or on the V8 backend.
+pub fn disable_bytecode_cache() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if cfg!(feature = "quickjs") && std::env::var_os(NO_BYTECODE_CACHE_VAR).is_none() {
+            std::env::set_var(NO_BYTECODE_CACHE_VAR, "1");
+        }
+    });
+}
+
 deno_core::extension!(
     fazt_net,
     ops = [op::op_fazt_fetch, op::op_fazt_invalid_option, op::op_fazt_console],

@@ -75,7 +75,12 @@ pub enum ScriptError {
 impl ScriptRunner {
     /// A runner over `client`, with `limits` (for `exec_timeout_ms` and
     /// each run's budget).
+    ///
+    /// Turns off the engine's on-disk bytecode cache (see
+    /// [`disable_bytecode_cache`](crate::disable_bytecode_cache)); create
+    /// the first runner early, before other threads start.
     pub fn new(client: EgressClient, limits: Limits) -> Self {
+        crate::disable_bytecode_cache();
         ScriptRunner {
             client,
             limits,

@@ -16,6 +16,8 @@ fn extension_in_a_plain_runtime() {
     let limits = Limits::default();
 
     // --- as in the README ---
+    fazt_js::disable_bytecode_cache();
+
     let mut runtime = JsRuntime::new(RuntimeOptions {
         extensions: vec![fazt_js::fazt_net::init()],
         ..Default::default()
