@@ -1,7 +1,8 @@
 //! `fazt.net.fetch(url).json()` of a 1 KiB body from JavaScript, against the
 //! Rust transport call plus `serde_json` on the same keep-alive TLS server;
-//! and the cost of a script run in a fresh runtime against evaluating in a
-//! reused one (what a runtime pool would save).
+//! and the cost of a script run: in a runtime created for it, through a
+//! ScriptPool (back to back, and finding its runtime ready), and, for
+//! scale, evaluation in a reused runtime.
 //!
 //! Run with `cargo xtask bench -p fazt-js`.
 
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Bencher, Criterion};
 use deno_core::{v8, JsRuntime, RuntimeOptions};
-use fazt_js::{FetchContext, ScriptRunner};
+use fazt_js::{FetchContext, ScriptPool, ScriptRunner};
 use fazt_policy::{EntryRules, Limits, NullSink, RequestBudget};
 use fazt_tests::{allowlist, loopback_client, loopback_policy, Reply, TestCa, Upstream};
 use fazt_transport::Request;
@@ -105,6 +106,34 @@ fn benches(c: &mut Criterion) {
     group.bench_function("fresh_runtime", |b| {
         b.iter(|| runner.run(None, black_box("1 + 1")))
     });
+    // Runs back to back: each waits for its runtime to be created, so this
+    // is the pool's throughput with one worker.
+    let pool = ScriptPool::new(runner.clone(), 1).unwrap();
+    group.bench_function("pooled_back_to_back", |b| {
+        b.iter(|| pool.run(None, black_box("1 + 1")))
+    });
+    // A run that finds its runtime ready, as it does when requests are
+    // further apart than a runtime's creation. Each timed run is preceded by
+    // an untimed pause, so the measurement is kept short.
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(100))
+        .measurement_time(Duration::from_millis(300));
+    group.bench_function("pooled_ready_runtime", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                std::thread::sleep(Duration::from_millis(40));
+                let start = Instant::now();
+                let out = pool.run(None, black_box("1 + 1"));
+                total += start.elapsed();
+                assert_eq!(out.result, Ok(serde_json::json!(2)));
+            }
+            total
+        })
+    });
+    // What reusing a runtime would cost (not done: a reused runtime keeps
+    // whatever a script left in it).
     group.bench_function("reused_runtime", |b| {
         b.iter(|| {
             runtime

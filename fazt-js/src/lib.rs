@@ -9,7 +9,8 @@
 //!   tested without an engine.
 //! - [`ScriptRunner`]: a script run with a fresh budget, a watchdog that
 //!   terminates it at `exec_timeout_ms` (uncatchable), a heap limit, and
-//!   captured `console` output.
+//!   captured `console` output; [`ScriptPool`]: the same runs on worker
+//!   threads that create each run's runtime before it is asked for.
 //!
 //! # Out of scope
 //! Policy (fazt-policy), HTTP (fazt-transport), persistence (fazt-secrets),
@@ -34,9 +35,11 @@ compile_error!("features `quickjs` and `v8` select deno_core backends and are mu
 // The op2 macro expands to code that uses `unsafe` internally.
 #[allow(unsafe_code, missing_docs, unreachable_pub)]
 mod op;
+mod pool;
 mod runner;
 
 pub use op::{fetch, FetchArgs, FetchContext, FetchOk};
+pub use pool::ScriptPool;
 pub use runner::{RunOutput, ScriptError, ScriptRunner, DEFAULT_HEAP_LIMIT};
 
 /// The environment variable that turns off the QuickJS backend's on-disk

@@ -15,9 +15,6 @@ use crate::op::{Console, FetchContext};
 /// Default heap limit for a run.
 pub const DEFAULT_HEAP_LIMIT: usize = 64 * 1024 * 1024;
 
-/// Stack of a run's thread: what a process's main thread usually gets.
-const RUN_STACK_SIZE: usize = 8 * 1024 * 1024;
-
 /// Runs scripts for apps.
 ///
 /// Every run gets a new runtime: nothing a script leaves on `globalThis`
@@ -104,7 +101,8 @@ impl ScriptRunner {
     /// QuickJS backend keeps per-thread engine state that grows with every
     /// runtime a thread creates (a thread fails to create its ~270th), and a
     /// dedicated thread also keeps the run apart from any runtime the caller
-    /// has on its own thread.
+    /// has on its own thread. Creating the runtime is most of a run's time
+    /// (~20 ms); a [`ScriptPool`](crate::ScriptPool) creates it ahead.
     pub fn run(&self, app: Option<&str>, source: &str) -> RunOutput {
         let this = self.clone();
         let app = app.map(str::to_string);
@@ -112,26 +110,75 @@ impl ScriptRunner {
         let spawned = std::thread::Builder::new()
             .name("fazt-script".into())
             .stack_size(RUN_STACK_SIZE)
-            .spawn(move || this.run_on_this_thread(app.as_deref(), &source));
+            .spawn(move || Prepared::new(&this).run(app.as_deref(), &source));
         let joined = match spawned {
-            Ok(handle) => handle
-                .join()
-                .map_err(|_| "the script engine failed".to_string()),
+            Ok(handle) => handle.join().map_err(|_| ENGINE_FAILED.to_string()),
             Err(e) => Err(format!("could not start the script thread: {e}")),
         };
-        joined.unwrap_or_else(|message| RunOutput {
-            result: Err(ScriptError::Uncaught { message }),
-            console: Vec::new(),
-            calls: 0,
-        })
+        joined.unwrap_or_else(failed_run)
     }
+}
 
-    fn run_on_this_thread(&self, app: Option<&str>, source: &str) -> RunOutput {
+/// Stack of a thread that runs scripts: what a process's main thread
+/// usually gets.
+pub(crate) const RUN_STACK_SIZE: usize = 8 * 1024 * 1024;
+
+/// The message of a run whose engine thread panicked.
+pub(crate) const ENGINE_FAILED: &str = "the script engine failed";
+
+/// The output of a run that could not happen.
+pub(crate) fn failed_run(message: String) -> RunOutput {
+    RunOutput {
+        result: Err(ScriptError::Uncaught { message }),
+        console: Vec::new(),
+        calls: 0,
+    }
+}
+
+/// A runtime created for exactly one run: the extension loaded, the heap
+/// limit and its callback set. Creating it is most of a run's cost; a
+/// [`ScriptPool`](crate::ScriptPool) does it before the run is asked for.
+pub(crate) struct Prepared {
+    runtime: JsRuntime,
+    out_of_memory: Arc<AtomicBool>,
+    client: EgressClient,
+    limits: Limits,
+    heap_limit: usize,
+}
+
+impl Prepared {
+    /// Creates the runtime on the calling thread, which must also run it.
+    pub(crate) fn new(runner: &ScriptRunner) -> Prepared {
         let mut runtime = JsRuntime::new(RuntimeOptions {
             extensions: vec![crate::fazt_net::init()],
-            create_params: Some(v8::CreateParams::default().heap_limits(0, self.heap_limit)),
+            create_params: Some(v8::CreateParams::default().heap_limits(0, runner.heap_limit)),
             ..Default::default()
         });
+        let handle = runtime.v8_isolate().thread_safe_handle();
+        let out_of_memory = Arc::new(AtomicBool::new(false));
+        {
+            let oom = Arc::clone(&out_of_memory);
+            runtime.add_near_heap_limit_callback(move |current, _initial| {
+                oom.store(true, Ordering::SeqCst);
+                handle.terminate_execution();
+                // Keep the limit: further allocations fail while the
+                // termination unwinds, and the runtime is dropped after.
+                current
+            });
+        }
+        Prepared {
+            runtime,
+            out_of_memory,
+            client: runner.client.clone(),
+            limits: runner.limits,
+            heap_limit: runner.heap_limit,
+        }
+    }
+
+    /// Runs `source` for `app` with a fresh budget; the runtime is dropped
+    /// with the run.
+    pub(crate) fn run(mut self, app: Option<&str>, source: &str) -> RunOutput {
+        let runtime = &mut self.runtime;
         {
             let state = runtime.op_state();
             let mut state = state.borrow_mut();
@@ -143,23 +190,11 @@ impl ScriptRunner {
             state.put(Console::default());
         }
         let handle = runtime.v8_isolate().thread_safe_handle();
-        let out_of_memory = Arc::new(AtomicBool::new(false));
-        {
-            let (oom, handle) = (Arc::clone(&out_of_memory), handle.clone());
-            runtime.add_near_heap_limit_callback(move |current, _initial| {
-                oom.store(true, Ordering::SeqCst);
-                handle.terminate_execution();
-                // Keep the limit: further allocations fail while the
-                // termination unwinds, and the runtime is dropped after.
-                current
-            });
-        }
         let limit = Duration::from_millis(self.limits.exec_timeout_ms);
         let timed_out = Arc::new(AtomicBool::new(false));
         let (done, watchdog) = {
             let (tx, rx) = mpsc::channel::<()>();
             let flag = Arc::clone(&timed_out);
-            let handle = handle.clone();
             let thread = std::thread::spawn(move || {
                 if rx.recv_timeout(limit) == Err(mpsc::RecvTimeoutError::Timeout) {
                     flag.store(true, Ordering::SeqCst);
@@ -169,11 +204,11 @@ impl ScriptRunner {
             (tx, thread)
         };
 
-        let result = evaluate(&mut runtime, source);
+        let result = evaluate(runtime, source);
         let _ = done.send(());
         let _ = watchdog.join();
 
-        let result = if out_of_memory.load(Ordering::SeqCst) {
+        let result = if self.out_of_memory.load(Ordering::SeqCst) {
             Err(ScriptError::OutOfMemory {
                 limit_bytes: self.heap_limit,
             })

@@ -16,3 +16,15 @@ fn three_hundred_runs_in_a_row() {
         assert_eq!(out.result, Ok(json!(1)), "run {i}");
     }
 }
+
+#[test]
+fn three_hundred_pooled_runs_on_one_worker() {
+    // More runs than one engine thread serves (200): the worker hands over
+    // to a fresh thread without losing or repeating a run.
+    let env = common::env(Limits::default(), EntryRules::default(), |_| Reply::ok("x"));
+    let pool = fazt_js::ScriptPool::new(env.runner.clone(), 1).unwrap();
+    for i in 0..300 {
+        let out = pool.run(None, "globalThis.x = (globalThis.x || 0) + 1; x");
+        assert_eq!(out.result, Ok(json!(1)), "run {i}");
+    }
+}
