@@ -139,7 +139,17 @@ fn check_native_prerequisites() -> Result<()> {
 }
 
 fn bench(extra: &[String]) -> Result<()> {
-    let mut args = vec!["bench", "--workspace"];
+    // Only the criterion targets: libtest harnesses reject criterion's
+    // options (`--warm-up-time`). The whole workspace unless a package is
+    // named; cargo ignores `-p` next to `--workspace`.
+    let mut args = vec!["bench", "--bench", "*"];
+    let cargo_args = extra.iter().take_while(|a| *a != "--");
+    if !cargo_args
+        .into_iter()
+        .any(|a| a == "-p" || a.starts_with("--package") || a.starts_with("-p"))
+    {
+        args.push("--workspace");
+    }
     args.extend(extra.iter().map(String::as_str));
     run("cargo", &args, &[])
 }
