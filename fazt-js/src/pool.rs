@@ -31,7 +31,7 @@ const RUNTIMES_PER_THREAD: usize = 200;
 /// runtimes, they queue and wait.
 ///
 /// Runs may be asked for from any number of threads at once. Dropping the
-/// pool lets queued runs finish, then stops the workers.
+/// pool stops the workers and drops the runtimes they had ready.
 pub struct ScriptPool {
     jobs: Option<mpsc::Sender<Job>>,
     closed: Arc<AtomicBool>,
