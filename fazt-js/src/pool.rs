@@ -1,7 +1,7 @@
 //! [`ScriptPool`]: script runs on worker threads that keep the next runtime
 //! ready, so a run does not wait for a runtime to be created.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -10,11 +10,8 @@ use crate::runner::{failed_run, Prepared, ENGINE_FAILED, RUN_STACK_SIZE};
 use crate::{RunOutput, ScriptRunner};
 
 /// Runtimes one thread creates before it hands over to a new thread. The
-/// QuickJS backend keeps per-thread engine state that grows with the
-/// runtimes a thread creates: a thread that only creates runtimes and runs
-/// a script in each fails at its ~270th. The run path here did not fail in
-/// 700 runs on one thread, but nothing in the engine promises that, and a
-/// thread every 200 runs costs nothing measurable.
+/// QuickJS backend keeps per-thread engine state that grows with every
+/// runtime a thread creates: a thread fails to create its 268th.
 const RUNTIMES_PER_THREAD: usize = 200;
 
 /// Runs scripts like [`ScriptRunner::run`], on `workers` threads that each
@@ -35,6 +32,7 @@ const RUNTIMES_PER_THREAD: usize = 200;
 pub struct ScriptPool {
     jobs: Option<mpsc::Sender<Job>>,
     closed: Arc<AtomicBool>,
+    failures: Arc<AtomicU64>,
     workers: Vec<JoinHandle<()>>,
 }
 
@@ -58,14 +56,19 @@ impl ScriptPool {
         let mut pool = ScriptPool {
             jobs: Some(tx),
             closed: Arc::new(AtomicBool::new(false)),
+            failures: Arc::new(AtomicU64::new(0)),
             workers: Vec::new(),
         };
         for i in 0..workers.max(1) {
-            let (runner, rx) = (runner.clone(), Arc::clone(&rx));
-            let closed = Arc::clone(&pool.closed);
+            let worker = Worker {
+                runner: runner.clone(),
+                jobs: Arc::clone(&rx),
+                closed: Arc::clone(&pool.closed),
+                failures: Arc::clone(&pool.failures),
+            };
             let worker = std::thread::Builder::new()
                 .name(format!("fazt-pool-{i}"))
-                .spawn(move || supervise(&runner, &rx, &closed))?;
+                .spawn(move || worker.supervise())?;
             pool.workers.push(worker);
         }
         Ok(pool)
@@ -91,6 +94,17 @@ impl ScriptPool {
     }
 }
 
+impl ScriptPool {
+    /// Engine threads that failed so far: a runtime that could not be
+    /// created, or a panic in the engine. Each is replaced by a fresh
+    /// thread; a run that was in progress ends with
+    /// [`ScriptError::Uncaught`](crate::ScriptError::Uncaught). Worth
+    /// watching: it stays at zero in normal operation.
+    pub fn engine_failures(&self) -> u64 {
+        self.failures.load(Ordering::SeqCst)
+    }
+}
+
 impl Drop for ScriptPool {
     fn drop(&mut self) {
         // Closing the queue ends each worker once it finds it empty.
@@ -110,44 +124,74 @@ impl std::fmt::Debug for ScriptPool {
     }
 }
 
-/// One worker: runs generations of engine threads until the queue closes.
-/// A generation that panicked is replaced like one that reached its limit.
-fn supervise(runner: &ScriptRunner, jobs: &Jobs, closed: &AtomicBool) {
-    while !closed.load(Ordering::SeqCst) {
-        let (runner, jobs) = (runner.clone(), Arc::clone(jobs));
-        let generation = std::thread::Builder::new()
-            .name("fazt-script".into())
-            .stack_size(RUN_STACK_SIZE)
-            .spawn(move || generation(&runner, &jobs));
-        match generation.map(JoinHandle::join) {
-            Ok(Ok(Generation::Closed)) => return,
-            Ok(Ok(Generation::Spent) | Err(_)) => {}
-            // The system is out of threads for now; queued runs wait.
-            Err(_) => std::thread::sleep(std::time::Duration::from_millis(50)),
-        }
-    }
+/// What one worker thread needs.
+struct Worker {
+    runner: ScriptRunner,
+    jobs: Jobs,
+    closed: Arc<AtomicBool>,
+    failures: Arc<AtomicU64>,
 }
 
 enum Generation {
-    /// Created its share of runtimes.
+    /// Created its share of runtimes, or could not create one more.
     Spent,
     /// The pool was dropped.
     Closed,
 }
 
-/// Creates a runtime, waits for a run, runs it; up to the per-thread limit.
-fn generation(runner: &ScriptRunner, jobs: &Jobs) -> Generation {
-    for _ in 0..RUNTIMES_PER_THREAD {
-        let prepared = Prepared::new(runner);
-        let job = {
-            let queue = jobs.lock().unwrap_or_else(PoisonError::into_inner);
-            queue.recv()
-        };
-        let Ok(job) = job else {
-            return Generation::Closed;
-        };
-        let out = prepared.run(job.app.as_deref(), &job.source);
-        let _ = job.reply.send(out);
+impl Worker {
+    /// Runs generations of engine threads until the queue closes. A
+    /// generation that panicked is replaced like one that was spent.
+    fn supervise(self) {
+        let this = Arc::new(self);
+        while !this.closed.load(Ordering::SeqCst) {
+            let worker = Arc::clone(&this);
+            let generation = std::thread::Builder::new()
+                .name("fazt-script".into())
+                .stack_size(RUN_STACK_SIZE)
+                .spawn(move || worker.generation());
+            match generation.map(JoinHandle::join) {
+                Ok(Ok(Generation::Closed)) => return,
+                Ok(Ok(Generation::Spent)) => {}
+                Ok(Err(_panic)) => {
+                    this.failures.fetch_add(1, Ordering::SeqCst);
+                }
+                // The system is out of threads for now; queued runs wait.
+                Err(_) => std::thread::sleep(std::time::Duration::from_millis(50)),
+            }
+        }
     }
-    Generation::Spent
+
+    /// Creates a runtime, waits for a run, runs it; up to the per-thread
+    /// limit.
+    fn generation(&self) -> Generation {
+        for made in 0..RUNTIMES_PER_THREAD {
+            let prepared = Prepared::new(&self.runner);
+            if prepared.is_err() {
+                self.failures.fetch_add(1, Ordering::SeqCst);
+                // A thread that has made runtimes hands over; a fresh one
+                // that cannot answers the next run with the error, so that
+                // runs do not wait on an engine that cannot start.
+                if made > 0 {
+                    return Generation::Spent;
+                }
+            }
+            let job = {
+                let queue = self.jobs.lock().unwrap_or_else(PoisonError::into_inner);
+                queue.recv()
+            };
+            let Ok(job) = job else {
+                return Generation::Closed;
+            };
+            let (out, spent) = match prepared {
+                Ok(prepared) => (prepared.run(job.app.as_deref(), &job.source), false),
+                Err(message) => (failed_run(message), true),
+            };
+            let _ = job.reply.send(out);
+            if spent {
+                return Generation::Spent;
+            }
+        }
+        Generation::Spent
+    }
 }

@@ -110,7 +110,10 @@ impl ScriptRunner {
         let spawned = std::thread::Builder::new()
             .name("fazt-script".into())
             .stack_size(RUN_STACK_SIZE)
-            .spawn(move || Prepared::new(&this).run(app.as_deref(), &source));
+            .spawn(move || match Prepared::new(&this) {
+                Ok(prepared) => prepared.run(app.as_deref(), &source),
+                Err(message) => failed_run(message),
+            });
         let joined = match spawned {
             Ok(handle) => handle.join().map_err(|_| ENGINE_FAILED.to_string()),
             Err(e) => Err(format!("could not start the script thread: {e}")),
@@ -148,12 +151,17 @@ pub(crate) struct Prepared {
 
 impl Prepared {
     /// Creates the runtime on the calling thread, which must also run it.
-    pub(crate) fn new(runner: &ScriptRunner) -> Prepared {
-        let mut runtime = JsRuntime::new(RuntimeOptions {
+    ///
+    /// # Errors
+    /// The engine's message when it cannot start a runtime (on QuickJS, a
+    /// thread's 268th runtime fails this way).
+    pub(crate) fn new(runner: &ScriptRunner) -> Result<Prepared, String> {
+        let mut runtime = JsRuntime::try_new(RuntimeOptions {
             extensions: vec![crate::fazt_net::init()],
             create_params: Some(v8::CreateParams::default().heap_limits(0, runner.heap_limit)),
             ..Default::default()
-        });
+        })
+        .map_err(|e| format!("could not create a script runtime: {e}"))?;
         let handle = runtime.v8_isolate().thread_safe_handle();
         let out_of_memory = Arc::new(AtomicBool::new(false));
         {
@@ -166,13 +174,13 @@ impl Prepared {
                 current
             });
         }
-        Prepared {
+        Ok(Prepared {
             runtime,
             out_of_memory,
             client: runner.client.clone(),
             limits: runner.limits,
             heap_limit: runner.heap_limit,
-        }
+        })
     }
 
     /// Runs `source` for `app` with a fresh budget; the runtime is dropped
