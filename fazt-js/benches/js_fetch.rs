@@ -14,7 +14,9 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use deno_core::{v8, JsRuntime, RuntimeOptions};
 use fazt_js::{FetchContext, ScriptPool, ScriptRunner};
 use fazt_policy::{EntryRules, Limits, NullSink, RequestBudget};
-use fazt_tests::{allowlist, loopback_client, loopback_policy, Reply, TestCa, Upstream};
+use fazt_tests::{
+    allowlist, loopback_client, loopback_policy, Reply, SameWindows, TestCa, Upstream,
+};
 use fazt_transport::Request;
 
 fn json_1k() -> Vec<u8> {
@@ -82,41 +84,19 @@ fn benches(c: &mut Criterion) {
         call(&mut runtime, f)
     };
 
-    // The machine's speed drifts over seconds (a VM sharing two cores with
-    // the server), which moves two benchmarks taken one after the other
-    // apart. So both sides run in alternating blocks in each benchmark, each
-    // reports its own side's time, and the ratio of the totals of all the
-    // blocks, taken in the same time windows, is printed after the group.
+    // Both sides in the same time windows (see SameWindows): each benchmark
+    // reports its own side, and the ratio of the totals follows the group.
     let mut group = c.benchmark_group("fetch_json_1k");
-    let mut totals = [Duration::ZERO; 2];
-    let mut blocks = |iters: u64, side: usize| {
-        let mut spent = [Duration::ZERO; 2];
-        let mut left = iters;
-        while left > 0 {
-            let n = left.min(16);
-            let start = Instant::now();
-            for _ in 0..n {
-                rust_call();
-            }
-            spent[0] += start.elapsed();
-            let start = Instant::now();
-            for _ in 0..n {
-                assert_eq!(js_call(&handler), 40);
-            }
-            spent[1] += start.elapsed();
-            left -= n;
-        }
-        totals[0] += spent[0];
-        totals[1] += spent[1];
-        spent[side]
-    };
-    group.bench_function("rust_transport", |b| b.iter_custom(|i| blocks(i, 0)));
-    group.bench_function("js_fetch", |b| b.iter_custom(|i| blocks(i, 1)));
-    if !totals[0].is_zero() {
-        println!(
-            "fetch_json_1k: js_fetch / rust_transport over the same windows: {:.2}",
-            totals[1].as_secs_f64() / totals[0].as_secs_f64()
-        );
+    let mut windows = SameWindows::default();
+    let mut js_fetch = || assert_eq!(js_call(&handler), 40);
+    group.bench_function("rust_transport", |b| {
+        b.iter_custom(|i| windows.run(i, 0, rust_call, &mut js_fetch))
+    });
+    group.bench_function("js_fetch", |b| {
+        b.iter_custom(|i| windows.run(i, 1, rust_call, &mut js_fetch))
+    });
+    if let Some(ratio) = windows.ratio() {
+        println!("fetch_json_1k: js_fetch / rust_transport over the same windows: {ratio:.2}");
     }
     // Where the JS side's time goes: a call refused by the policy (op round
     // trip, error object, no network), and JSON.parse of the same body.

@@ -11,7 +11,9 @@ use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use fazt_policy::{EntryRules, Limits, NullSink, RequestBudget};
-use fazt_tests::{allowlist, loopback_client, loopback_policy, Reply, TestCa, Upstream};
+use fazt_tests::{
+    allowlist, loopback_client, loopback_policy, Reply, SameWindows, TestCa, Upstream,
+};
 use fazt_transport::Request;
 use ureq::config::Config;
 use ureq::http::Uri;
@@ -64,23 +66,31 @@ fn fetch_1k(c: &mut Criterion) {
     let plain = ureq::Agent::with_parts(config, DefaultConnector::default(), Fixed(up.addr));
 
     let limits = Limits::default();
+    let egress_call = || {
+        let mut budget = RequestBudget::new(&limits);
+        let r = egress
+            .fetch(None, Request::get(black_box(url.as_str())), &mut budget)
+            .unwrap();
+        assert_eq!(r.body.len(), 1024);
+    };
+    let plain_call = || {
+        let mut r = plain.get(black_box(url.as_str())).call().unwrap();
+        let body = r.body_mut().read_to_vec().unwrap();
+        assert_eq!(body.len(), 1024);
+    };
+    // Both clients in the same time windows (see SameWindows): each
+    // benchmark reports its own side, and the ratio of the totals follows.
     let mut group = c.benchmark_group("get_1k_keepalive");
+    let mut windows = SameWindows::default();
     group.bench_function("egress_client", |b| {
-        b.iter(|| {
-            let mut budget = RequestBudget::new(&limits);
-            let r = egress
-                .fetch(None, Request::get(black_box(url.as_str())), &mut budget)
-                .unwrap();
-            assert_eq!(r.body.len(), 1024);
-        })
+        b.iter_custom(|i| windows.run(i, 1, plain_call, egress_call))
     });
     group.bench_function("plain_ureq", |b| {
-        b.iter(|| {
-            let mut r = plain.get(black_box(url.as_str())).call().unwrap();
-            let body = r.body_mut().read_to_vec().unwrap();
-            assert_eq!(body.len(), 1024);
-        })
+        b.iter_custom(|i| windows.run(i, 0, plain_call, egress_call))
     });
+    if let Some(ratio) = windows.ratio() {
+        println!("get_1k_keepalive: egress_client / plain_ureq over the same windows: {ratio:.2}");
+    }
     group.bench_function("plain_ureq_with_deadline", |b| {
         b.iter(|| {
             let mut r = plain

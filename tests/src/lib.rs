@@ -462,3 +462,53 @@ pub fn loopback_client(
         .unwrap()
         .finish()
 }
+
+/// Times the two sides of a ratio in the same time windows.
+///
+/// On a shared VM the machine's speed drifts over seconds, so two benchmarks
+/// taken one after the other can disagree by more than the effect being
+/// measured. Each call of [`SameWindows::run`] runs both sides in
+/// alternating blocks of [`SameWindows::BLOCK`] calls, adds both to running
+/// totals, and returns the time of the side the caller is benchmarking;
+/// [`SameWindows::ratio`] is then the ratio of totals taken side by side.
+#[derive(Debug, Default)]
+pub struct SameWindows {
+    totals: [Duration; 2],
+}
+
+impl SameWindows {
+    /// Calls of one side in a row: enough to keep that side's caches warm.
+    pub const BLOCK: u64 = 16;
+
+    /// Runs `iters` calls of `base` and of `other`, in alternating blocks;
+    /// returns the time spent in `base` (`side` 0) or in `other` (`side` 1).
+    pub fn run(
+        &mut self,
+        iters: u64,
+        side: usize,
+        mut base: impl FnMut(),
+        mut other: impl FnMut(),
+    ) -> Duration {
+        let mut spent = [Duration::ZERO; 2];
+        let mut left = iters;
+        while left > 0 {
+            let n = left.min(Self::BLOCK);
+            let start = std::time::Instant::now();
+            (0..n).for_each(|_| base());
+            spent[0] += start.elapsed();
+            let start = std::time::Instant::now();
+            (0..n).for_each(|_| other());
+            spent[1] += start.elapsed();
+            left -= n;
+        }
+        self.totals[0] += spent[0];
+        self.totals[1] += spent[1];
+        spent[side]
+    }
+
+    /// Total time of `other` over total time of `base`, once both ran.
+    pub fn ratio(&self) -> Option<f64> {
+        (!self.totals[0].is_zero())
+            .then(|| self.totals[1].as_secs_f64() / self.totals[0].as_secs_f64())
+    }
+}
