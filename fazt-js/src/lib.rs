@@ -50,7 +50,7 @@ pub const NO_BYTECODE_CACHE_VAR: &str = "V82JSC_NO_BC_CACHE";
 ///
 /// Left on, the backend writes the compiled bytecode of every distinct
 /// script it runs to `$XDG_CACHE_HOME/v8x/quickjs-bytecode` (or
-/// `~/.cache/...`) as world-readable files and loads them back, unverified,
+/// `~/.cache/...`) as files of mode 0644 and loads them back, unverified,
 /// the next time it sees the same source: the directory grows with every
 /// app script, holds the apps' source, and anyone who can write to it can
 /// run arbitrary bytecode inside the host. Runtimes start ~5 ms slower
