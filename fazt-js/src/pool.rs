@@ -92,9 +92,7 @@ impl ScriptPool {
             .recv()
             .unwrap_or_else(|_| failed_run(ENGINE_FAILED.into()))
     }
-}
 
-impl ScriptPool {
     /// Engine threads that failed so far: a runtime that could not be
     /// created, or a panic in the engine. Each is replaced by a fresh
     /// thread; a run that was in progress ends with
