@@ -397,24 +397,19 @@ impl Call<'_> {
         if declared.is_some_and(|n| n > to.max_response) {
             return Err(too_large());
         }
-        let mut reader = body
-            .into_with_config()
-            .limit(to.max_response.saturating_add(1))
-            .reader();
-        let mut bytes = Vec::new();
-        let mut chunk = [0u8; 16 * 1024];
-        loop {
-            match std::io::Read::read(&mut reader, &mut chunk) {
-                Ok(0) => break,
-                Ok(n) => {
-                    bytes.extend_from_slice(&chunk[..n]);
-                    if bytes.len() as u64 > to.max_response {
-                        return Err(too_large());
-                    }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(from_io(e, &ctx)),
-            }
+        // One byte past the cap tells a body that is too large from one
+        // that fits exactly; the reader never holds more than that.
+        let mut reader = std::io::Read::take(
+            body.into_with_config()
+                .limit(to.max_response.saturating_add(1))
+                .reader(),
+            to.max_response.saturating_add(1),
+        );
+        let expected = declared.map_or(0, |n| usize::try_from(n).unwrap_or(0));
+        let mut bytes = Vec::with_capacity(expected.min(64 * 1024));
+        std::io::Read::read_to_end(&mut reader, &mut bytes).map_err(|e| from_io(e, &ctx))?;
+        if bytes.len() as u64 > to.max_response {
+            return Err(too_large());
         }
         let headers = ResponseHeaders::from_pairs(parts.headers.iter().map(|(n, v)| {
             (
