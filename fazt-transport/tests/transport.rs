@@ -549,6 +549,15 @@ fn response_caps_and_lying_content_length() {
                     raw.extend_from_slice(b"0\r\n\r\n");
                     Reply::raw(raw)
                 }
+                // No declared length: only the bytes read can tell.
+                "/exact-chunked" | "/one-over-chunked" => {
+                    let len = 64 * 1024 + usize::from(seen.target == "/one-over-chunked");
+                    let mut raw = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n".to_vec();
+                    raw.extend_from_slice(format!("{len:x}\r\n").as_bytes());
+                    raw.extend(vec![b'e'; len]);
+                    raw.extend_from_slice(b"\r\n0\r\n\r\n");
+                    Reply::raw(raw)
+                }
                 "/understated" => {
                     let mut raw = b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n".to_vec();
                     raw.extend(vec![b'u'; 200 * 1024]);
@@ -566,6 +575,8 @@ fn response_caps_and_lying_content_length() {
     };
     assert_eq!(rule("/honest"), "max_response");
     assert_eq!(rule("/chunked"), "max_response");
+    assert_eq!(rule("/exact-chunked"), "ok 65536");
+    assert_eq!(rule("/one-over-chunked"), "max_response");
     assert_eq!(
         rule("/understated"),
         "ok 10",
