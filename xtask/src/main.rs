@@ -143,11 +143,8 @@ fn bench(extra: &[String]) -> Result<()> {
     // options (`--warm-up-time`). The whole workspace unless a package is
     // named; cargo ignores `-p` next to `--workspace`.
     let mut args = vec!["bench", "--bench", "*"];
-    let cargo_args = extra.iter().take_while(|a| *a != "--");
-    if !cargo_args
-        .into_iter()
-        .any(|a| a == "-p" || a.starts_with("--package") || a.starts_with("-p"))
-    {
+    let mut cargo_args = extra.iter().take_while(|a| *a != "--");
+    if !cargo_args.any(|a| a.starts_with("-p") || a.starts_with("--package")) {
         args.push("--workspace");
     }
     args.extend(extra.iter().map(String::as_str));
