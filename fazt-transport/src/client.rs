@@ -397,20 +397,14 @@ impl Call<'_> {
         if declared.is_some_and(|n| n > to.max_response) {
             return Err(too_large());
         }
-        // One byte past the cap tells a body that is too large from one
-        // that fits exactly; the reader never holds more than that.
-        let mut reader = std::io::Read::take(
-            body.into_with_config()
-                .limit(to.max_response.saturating_add(1))
-                .reader(),
-            to.max_response.saturating_add(1),
-        );
+        // ureq's own limit, set to the cap, fails a longer body with
+        // BodyExceedsLimit, which `from_io` reports as NET_SIZE.
+        let mut reader = body.into_with_config().limit(to.max_response).reader();
+        // A declared length only sizes the first allocation, and not beyond
+        // 64 KiB: a server may lie about it.
         let expected = declared.map_or(0, |n| usize::try_from(n).unwrap_or(0));
         let mut bytes = Vec::with_capacity(expected.min(64 * 1024));
         std::io::Read::read_to_end(&mut reader, &mut bytes).map_err(|e| from_io(e, &ctx))?;
-        if bytes.len() as u64 > to.max_response {
-            return Err(too_large());
-        }
         let headers = ResponseHeaders::from_pairs(parts.headers.iter().map(|(n, v)| {
             (
                 n.as_str(),
