@@ -3,17 +3,63 @@
 // The op returns plain data; this file turns it into the response object,
 // or throws a NetError. It normalizes JS-only types (body as bytes, headers
 // as pairs); every value check and every message is made in Rust.
+//
+// A script may replace any built-in, define getters on prototypes, and pass
+// Proxies: the ops are taken here, once, and every option is read exactly
+// once into a fresh object of primitives before an op is called, so no
+// script code runs while an op converts its arguments (an op that re-enters
+// itself that way gets a clean error, never a crash).
 import { core } from "ext:core/mod.js";
 
-const ops = core.ops;
+const {
+  op_fazt_fetch,
+  op_fazt_invalid_option,
+  op_fazt_console,
+  op_fazt_max_request_body,
+} = core.ops;
+const decode = core.decode;
+const ArrayIsArray = Array.isArray;
+const ArrayBufferIsView = ArrayBuffer.isView;
+const ObjectKeys = Object.keys;
+const ObjectDefineProperty = Object.defineProperty;
+const ObjectFreeze = Object.freeze;
+const ObjectHasOwn = Object.hasOwn;
+const JSONParse = JSON.parse;
+const JSONStringify = JSON.stringify;
+const StringCtor = String;
+const Uint8ArrayCtor = Uint8Array;
+const ErrorCtor = Error;
+const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype);
+const byteLengthOfView = Object.getOwnPropertyDescriptor(TypedArrayPrototype, "byteLength").get;
+const byteLengthOfDataView = Object.getOwnPropertyDescriptor(DataView.prototype, "byteLength").get;
+const byteLengthOfBuffer = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength").get;
+const bufferOfView = Object.getOwnPropertyDescriptor(TypedArrayPrototype, "buffer").get;
+const byteOffsetOfView = Object.getOwnPropertyDescriptor(TypedArrayPrototype, "byteOffset").get;
+const bufferOfDataView = Object.getOwnPropertyDescriptor(DataView.prototype, "buffer").get;
+const byteOffsetOfDataView = Object.getOwnPropertyDescriptor(DataView.prototype, "byteOffset").get;
+const FunctionCall = Function.prototype.call;
+const uncurry = (fn) => FunctionCall.bind(fn);
+const viewByteLength = uncurry(byteLengthOfView);
+const viewBuffer = uncurry(bufferOfView);
+const viewByteOffset = uncurry(byteOffsetOfView);
+const dataViewByteLength = uncurry(byteLengthOfDataView);
+const dataViewBuffer = uncurry(bufferOfDataView);
+const dataViewByteOffset = uncurry(byteOffsetOfDataView);
+const bufferByteLength = uncurry(byteLengthOfBuffer);
 const METHOD_NAMES = ["get", "has", "getSetCookie", "entries", "keys"];
+
+// How the op receives a body (see op_fazt_fetch in src/op.rs).
+const BODY_NONE = 0;
+const BODY_TEXT = 1;
+const BODY_BYTES = 2;
+const BODY_OVER_LIMIT = 3;
 
 // The op's records are arrays (see Outcome in src/op.rs): a response is
 // [status, statusText, url, redirected, [name, value, ...], body], an error
 // [code, message, retryable, retryAfterMs | null].
 function throwOutcome(out) {
-  const err = new Error(out[1]);
-  Object.defineProperty(err, "name", { value: "NetError", enumerable: true, writable: true, configurable: true });
+  const err = new ErrorCtor(out[1]);
+  ObjectDefineProperty(err, "name", { value: "NetError", enumerable: true, writable: true, configurable: true });
   err.code = out[0];
   err.retryable = out[2] === true;
   if (out[3] !== null && out[3] !== undefined) {
@@ -23,43 +69,100 @@ function throwOutcome(out) {
 }
 
 function invalid(option, reason) {
-  throwOutcome(ops.op_fazt_invalid_option(option, reason));
-}
-
-function toBytes(body) {
-  if (typeof body === "string") return core.encode(body);
-  if (body instanceof Uint8Array) return body;
-  if (body instanceof ArrayBuffer) return new Uint8Array(body);
-  if (ArrayBuffer.isView(body)) {
-    return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
-  }
-  return invalid("body", `expected a string, Uint8Array or ArrayBuffer, got ${describe(body)}`);
+  throwOutcome(op_fazt_invalid_option(option, reason));
 }
 
 function describe(v) {
   if (v === null) return "null";
-  if (Array.isArray(v)) return "an array";
+  if (ArrayIsArray(v)) return "an array";
   return typeof v;
+}
+
+const NO_BODY = new Uint8ArrayCtor(0);
+
+// The largest body the op accepts, asked for once: a larger one is refused
+// by its size, before it is copied out of the engine.
+let maxBody = -1;
+
+// A body as [kind, text, bytes, size]. Types are recognized by their
+// internal slots (never by `instanceof`, which a Proxy passes), and a view
+// is re-made over its buffer, so the op only ever sees a real Uint8Array.
+function toBody(body) {
+  if (maxBody < 0) maxBody = op_fazt_max_request_body();
+  let kind;
+  let text = "";
+  let bytes = NO_BODY;
+  let size;
+  if (typeof body === "string") {
+    // UTF-16 units: never more than the UTF-8 bytes the op will send.
+    kind = BODY_TEXT;
+    text = body;
+    size = body.length;
+  } else if (ArrayBufferIsView(body)) {
+    kind = BODY_BYTES;
+    let buffer;
+    let offset;
+    try {
+      size = viewByteLength(body);
+      buffer = viewBuffer(body);
+      offset = viewByteOffset(body);
+    } catch {
+      size = dataViewByteLength(body);
+      buffer = dataViewBuffer(body);
+      offset = dataViewByteOffset(body);
+    }
+    if (size <= maxBody) bytes = new Uint8ArrayCtor(buffer, offset, size);
+  } else if (isArrayBuffer(body)) {
+    kind = BODY_BYTES;
+    size = bufferByteLength(body);
+    if (size <= maxBody) bytes = new Uint8ArrayCtor(body);
+  } else {
+    return invalid("body", `expected a string, Uint8Array or ArrayBuffer, got ${describe(body)}`);
+  }
+  if (size > maxBody) return [BODY_OVER_LIMIT, "", NO_BODY, size];
+  return [kind, text, bytes, size];
+}
+
+function isArrayBuffer(v) {
+  try {
+    bufferByteLength(v);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function headerValue(v, option) {
   if (typeof v === "string") return v;
-  if (typeof v === "number" || typeof v === "boolean") return String(v);
+  if (typeof v === "number" || typeof v === "boolean") return StringCtor(v);
   return invalid(option, `header values must be strings, got ${describe(v)}`);
 }
 
+// Headers as fresh [name, value] arrays of strings, in a fresh array.
 function toPairs(headers) {
-  if (headers === undefined || headers === null) return [];
-  if (Array.isArray(headers)) {
-    return headers.map((pair) => {
-      if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== "string") {
+  const pairs = [];
+  if (headers === undefined || headers === null) return pairs;
+  if (ArrayIsArray(headers)) {
+    const n = headers.length;
+    for (let i = 0; i < n; i++) {
+      const pair = headers[i];
+      if (!ArrayIsArray(pair) || pair.length !== 2) {
         return invalid("headers", "expected [name, value] pairs");
       }
-      return [pair[0], headerValue(pair[1], "headers")];
-    });
+      const name = pair[0];
+      const value = pair[1];
+      if (typeof name !== "string") return invalid("headers", "expected [name, value] pairs");
+      pairs[pairs.length] = [name, headerValue(value, "headers")];
+    }
+    return pairs;
   }
   if (typeof headers === "object") {
-    return Object.keys(headers).map((name) => [name, headerValue(headers[name], "headers")]);
+    const names = ObjectKeys(headers);
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i];
+      pairs[pairs.length] = [StringCtor(name), headerValue(headers[name], "headers")];
+    }
+    return pairs;
   }
   return invalid("headers", `expected an object or [name, value] pairs, got ${describe(headers)}`);
 }
@@ -74,8 +177,8 @@ class Headers {
     this.#flat = flat;
     for (let i = 0; i < flat.length; i += 2) {
       const name = flat[i];
-      if (METHOD_NAMES.includes(name) || Object.prototype.hasOwnProperty.call(this, name)) continue;
-      Object.defineProperty(this, name, { value: flat[i + 1], enumerable: true, writable: false, configurable: false });
+      if (METHOD_NAMES.includes(name) || ObjectHasOwn(this, name)) continue;
+      ObjectDefineProperty(this, name, { value: flat[i + 1], enumerable: true, writable: false, configurable: false });
     }
   }
 
@@ -115,7 +218,7 @@ for (const [name, fn] of [
     return [...new Set(Headers.pairs(this).map((p) => p[0]))];
   }],
 ]) {
-  Object.defineProperty(Headers.prototype, name, { value: fn, enumerable: false });
+  ObjectDefineProperty(Headers.prototype, name, { value: fn, enumerable: false });
 }
 
 class Response {
@@ -140,22 +243,22 @@ class Response {
   }
 
   text() {
-    return core.decode(this.#out[5]);
+    return decode(this.#out[5]);
   }
 
   json() {
     // A SyntaxError on bad JSON, as the web's Response.json() throws.
-    return JSON.parse(this.text());
+    return JSONParse(this.text());
   }
 
   bytes() {
-    return new Uint8Array(this.#out[5]);
+    return new Uint8ArrayCtor(this.#out[5]);
   }
 }
 
 // `headers` is a plain enumerable property of a response, as a script sees
 // it; JSON.stringify(response) includes it.
-Object.defineProperty(Response.prototype, "toJSON", {
+ObjectDefineProperty(Response.prototype, "toJSON", {
   value: function () {
     return {
       status: this.status,
@@ -169,11 +272,17 @@ Object.defineProperty(Response.prototype, "toJSON", {
   enumerable: false,
 });
 
-const NO_BODY = new Uint8Array(0);
-
 function outcome(out) {
   if (typeof out[0] === "string") throwOutcome(out);
   return new Response(out);
+}
+
+// Reads `key` of the options once: a getter runs exactly once.
+function stringOption(o, key) {
+  const v = o[key];
+  if (v === undefined || v === null) return null;
+  if (typeof v !== "string") return invalid(key, `expected a string, got ${describe(v)}`);
+  return v;
 }
 
 function fetch(url, options) {
@@ -181,49 +290,66 @@ function fetch(url, options) {
     return invalid("url", `expected a string, got ${describe(url)}`);
   }
   if (options === undefined || options === null) {
-    return outcome(ops.op_fazt_fetch(url, null, NO_BODY, false));
+    return outcome(op_fazt_fetch(url, null, "", NO_BODY, BODY_NONE, 0));
   }
   const o = options;
   if (typeof o !== "object") return invalid("options", `expected an object, got ${describe(o)}`);
-  for (const key of ["method", "redirect", "auth"]) {
-    if (o[key] !== undefined && o[key] !== null && typeof o[key] !== "string") {
-      return invalid(key, `expected a string, got ${describe(o[key])}`);
-    }
+  const method = stringOption(o, "method");
+  const redirect = stringOption(o, "redirect");
+  const auth = stringOption(o, "auth");
+  let timeout = o.timeout;
+  if (timeout === undefined) timeout = null;
+  if (timeout !== null && typeof timeout !== "number") {
+    return invalid("timeout", `expected a number of milliseconds, got ${describe(timeout)}`);
   }
-  if (o.timeout !== undefined && o.timeout !== null && typeof o.timeout !== "number") {
-    return invalid("timeout", `expected a number of milliseconds, got ${describe(o.timeout)}`);
-  }
-  const hasBody = o.body !== undefined && o.body !== null;
-  const body = hasBody ? toBytes(o.body) : NO_BODY;
-  const args = {
-    method: o.method ?? null,
-    headers: toPairs(o.headers),
-    timeout: o.timeout ?? null,
-    redirect: o.redirect ?? null,
-    auth: o.auth ?? null,
-  };
-  return outcome(ops.op_fazt_fetch(url, args, body, hasBody));
+  const headers = toPairs(o.headers);
+  const rawBody = o.body;
+  const body = rawBody === undefined || rawBody === null
+    ? [BODY_NONE, "", NO_BODY, 0]
+    : toBody(rawBody);
+  // A fresh object without a prototype, holding primitives and fresh
+  // arrays of strings: converting it runs no script code.
+  const args = { __proto__: null, method, headers, timeout, redirect, auth };
+  return outcome(op_fazt_fetch(url, args, body[1], body[2], body[0], body[3]));
 }
 
-function format(args) {
-  return args
-    .map((a) => {
-      if (typeof a === "string") return a;
-      if (a instanceof Error) return `${a.name}: ${a.message}`;
-      try {
-        const s = JSON.stringify(a);
-        return s === undefined ? String(a) : s;
-      } catch {
-        return String(a);
-      }
-    })
-    .join(" ");
+// A console line is cut to what the op could keep at most before it leaves
+// the engine, so a huge line is never copied out whole; once the op answers
+// that the run's console budget is spent, nothing more is formatted.
+const MAX_LINE_UNITS = 1024 * 1024;
+let consoleOpen = true;
+
+function formatOne(a) {
+  if (typeof a === "string") return a;
+  try {
+    if (a instanceof ErrorCtor) return `${a.name}: ${a.message}`;
+    const s = JSONStringify(a);
+    return s === undefined ? StringCtor(a) : s;
+  } catch {
+    try {
+      return StringCtor(a);
+    } catch {
+      return "[unprintable]";
+    }
+  }
+}
+
+function print(args) {
+  if (!consoleOpen) return;
+  let line = "";
+  for (let i = 0; i < args.length; i++) {
+    const part = formatOne(args[i]);
+    line = i === 0 ? `${part}` : `${line} ${part}`;
+    if (line.length > MAX_LINE_UNITS) break;
+  }
+  if (line.length > MAX_LINE_UNITS) line = line.slice(0, MAX_LINE_UNITS);
+  consoleOpen = op_fazt_console(line);
 }
 
 const console = {};
 for (const level of ["log", "info", "warn", "error", "debug"]) {
-  console[level] = (...args) => ops.op_fazt_console(format(args));
+  console[level] = (...args) => print(args);
 }
 
 globalThis.console = console;
-globalThis.fazt = Object.freeze({ net: Object.freeze({ fetch }) });
+globalThis.fazt = ObjectFreeze({ net: ObjectFreeze({ fetch }) });

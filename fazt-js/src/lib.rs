@@ -37,8 +37,9 @@ compile_error!("features `quickjs` and `v8` select deno_core backends and are mu
 mod op;
 mod pool;
 mod runner;
+pub mod sandbox;
 
-pub use op::{fetch, FetchArgs, FetchContext, FetchOk};
+pub use op::{fetch, FetchArgs, FetchContext, FetchOk, RunDeadline};
 pub use pool::ScriptPool;
 pub use runner::{RunOutput, ScriptError, ScriptRunner, DEFAULT_HEAP_LIMIT};
 
@@ -73,8 +74,22 @@ pub fn disable_bytecode_cache() {
 
 deno_core::extension!(
     fazt_net,
-    ops = [op::op_fazt_fetch, op::op_fazt_invalid_option, op::op_fazt_console],
+    ops = [
+        op::op_fazt_fetch,
+        op::op_fazt_invalid_option,
+        op::op_fazt_console,
+        op::op_fazt_max_request_body,
+    ],
     esm_entry_point = "ext:fazt_net/prelude.js",
     esm = [dir "js", "prelude.js"],
     docs = "fazt.net.fetch: egress through the fazt policy and transport."
+);
+
+deno_core::extension!(
+    fazt_sandbox,
+    ops = [op::op_fazt_set_completion],
+    esm_entry_point = "ext:fazt_sandbox/sandbox.js",
+    esm = [dir "js", "sandbox.js"],
+    middleware = sandbox::allow_op,
+    docs = "The script sandbox: a global of ECMAScript and the documented names only, and every op the preludes do not use disabled. Load it last."
 );

@@ -1,9 +1,11 @@
 //! The fetch op: a plain Rust function over fazt-transport (tested without
 //! any engine), and the thin `#[op2]` wrappers that call it.
 
-use std::time::Duration;
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
 
-use deno_core::{op2, OpState, ToJsBuffer};
+use deno_core::{op2, v8, OpState, ToJsBuffer};
 use fazt_policy::{NetError, RequestBudget};
 use fazt_transport::{EgressClient, RedirectMode, Request};
 use serde::{Deserialize, Serialize};
@@ -174,43 +176,176 @@ fn error_outcome(e: &NetError) -> Outcome {
     )
 }
 
-/// Console output captured for one run.
-#[derive(Default)]
-pub(crate) struct Console(pub(crate) Vec<String>);
+/// Console output kept for one run, within a byte budget
+/// (`max_console_bytes`).
+#[derive(Debug)]
+pub(crate) struct Console {
+    pub(crate) lines: Vec<String>,
+    left: usize,
+    limit: u64,
+    closed: bool,
+}
 
-#[op2]
+impl Console {
+    /// An empty console that keeps at most `limit` bytes of text.
+    pub(crate) fn new(limit: u64) -> Self {
+        Console {
+            lines: Vec::new(),
+            left: usize::try_from(limit).unwrap_or(usize::MAX),
+            limit,
+            closed: false,
+        }
+    }
+
+    /// Keeps `line`, or the part of it that fits the budget followed by one
+    /// marker line. Returns whether later lines can still be kept.
+    pub(crate) fn push(&mut self, line: String) -> bool {
+        if self.closed {
+            return false;
+        }
+        if line.len() <= self.left {
+            self.left -= line.len();
+            self.lines.push(line);
+            return true;
+        }
+        let mut cut = self.left;
+        while !line.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        if cut > 0 {
+            self.lines.push(line[..cut].to_string());
+        }
+        self.lines.push(format!(
+            "[console output truncated: over max_console_bytes ({} bytes)]",
+            self.limit
+        ));
+        self.left = 0;
+        self.closed = true;
+        false
+    }
+}
+
+/// The completion function the sandbox prelude registers: it turns a run's
+/// completion value into JSON text with the engine's own `JSON.stringify`.
+pub(crate) struct Completion(pub(crate) v8::Global<v8::Function>);
+
+/// How `op_fazt_fetch` receives the body; the numbers js/prelude.js passes.
+const BODY_TEXT: u8 = 1;
+const BODY_BYTES: u8 = 2;
+const BODY_OVER_LIMIT: u8 = 3;
+
+/// The fetch op. Its arguments are primitives, a prototype-less object of
+/// primitives and a Uint8Array (js/prelude.js builds them), so converting
+/// them runs no script code. It takes the state as `Rc<RefCell<_>>` and
+/// borrows it itself: a call made while another holds the state (which
+/// that conversion never allows today) is refused as `NET_ERROR`, not a
+/// panic.
+#[op2(reentrant)]
 #[serde]
 pub(crate) fn op_fazt_fetch(
-    state: &mut OpState,
+    state: Rc<RefCell<OpState>>,
     #[string] url: String,
     #[serde] options: Option<FetchArgs>,
-    #[buffer(copy)] body: Vec<u8>,
-    has_body: bool,
+    #[string] text: String,
+    #[buffer(copy)] bytes: Vec<u8>,
+    body_kind: u8,
+    body_size: f64,
 ) -> Outcome {
+    let Ok(mut state) = state.try_borrow_mut() else {
+        return error_outcome(&reentered());
+    };
     let args = FetchArgs {
         url,
         ..options.unwrap_or_default()
     };
-    let body = has_body.then_some(body);
-    match state.try_borrow_mut::<FetchContext>() {
-        Some(ctx) => fetch(ctx, args, body).into(),
-        None => error_outcome(&NetError::InvalidOption {
+    let deadline = state.try_borrow::<RunDeadline>().map(|d| d.0);
+    let Some(ctx) = state.try_borrow_mut::<FetchContext>() else {
+        return error_outcome(&NetError::InvalidOption {
             option: "fetch".into(),
             reason: "fazt.net.fetch is not available in this runtime".into(),
-        }),
+        });
+    };
+    let body = match body_kind {
+        BODY_TEXT => Some(text.into_bytes()),
+        BODY_BYTES => Some(bytes),
+        BODY_OVER_LIMIT => {
+            // The prelude measured it and kept it in the engine.
+            // The prelude measured it against op_fazt_max_request_body and
+            // kept it in the engine; the size decides.
+            let size = body_size.max(0.0) as u64;
+            let limits = *ctx.client.policy().limits();
+            let refused = ctx
+                .budget
+                .count_call()
+                .and_then(|()| limits.check_request_body(size));
+            return match refused {
+                Err(e) => error_outcome(&e),
+                // The limit was raised between the two ops: the body is gone,
+                // so the call cannot be made as asked.
+                Ok(()) => error_outcome(&NetError::InvalidOption {
+                    option: "body".into(),
+                    reason: "the request body limit changed during the call".into(),
+                }),
+            };
+        }
+        _ => None,
+    };
+    let args = match deadline {
+        Some(deadline) => within(args, deadline),
+        None => args,
+    };
+    fetch(ctx, args, body).into()
+}
+
+/// The end of the run a call is made in: a call never outlives the run.
+/// [`ScriptRunner`](crate::ScriptRunner) puts one in the `OpState`;
+/// embedders may too.
+#[derive(Clone, Copy, Debug)]
+pub struct RunDeadline(pub Instant);
+
+/// `args` with its timeout shortened to what is left before `deadline`.
+fn within(mut args: FetchArgs, deadline: Instant) -> FetchArgs {
+    let left = deadline.saturating_duration_since(Instant::now());
+    // At least a millisecond: the transport answers a spent deadline with
+    // its own error.
+    let left_ms = (left.as_secs_f64() * 1000.0).max(1.0);
+    args.timeout = Some(args.timeout.map_or(left_ms, |t| t.min(left_ms)));
+    args
+}
+
+fn reentered() -> NetError {
+    NetError::InvalidOption {
+        option: "fetch".into(),
+        reason: "fazt.net.fetch was called while another call was being made".into(),
     }
+}
+
+/// The largest request body the client in this runtime sends, for the
+/// prelude to refuse larger ones before copying them.
+#[op2(fast, reentrant)]
+#[number]
+pub(crate) fn op_fazt_max_request_body(state: Rc<RefCell<OpState>>) -> u64 {
+    let Ok(state) = state.try_borrow() else {
+        return u64::MAX;
+    };
+    state.try_borrow::<FetchContext>().map_or(u64::MAX, |ctx| {
+        ctx.client.policy().limits().max_request_body
+    })
 }
 
 /// The refusal record for an option the prelude found to have the wrong
 /// JS type, formatted by `NetError` like every other message. The call still
 /// counts toward `max_calls` (the limit error wins once reached).
-#[op2]
+#[op2(reentrant)]
 #[serde]
 pub(crate) fn op_fazt_invalid_option(
-    state: &mut OpState,
+    state: Rc<RefCell<OpState>>,
     #[string] option: String,
     #[string] reason: String,
 ) -> Outcome {
+    let Ok(mut state) = state.try_borrow_mut() else {
+        return error_outcome(&reentered());
+    };
     if let Some(ctx) = state.try_borrow_mut::<FetchContext>() {
         if let Err(e) = ctx.budget.count_call() {
             return error_outcome(&e);
@@ -219,12 +354,33 @@ pub(crate) fn op_fazt_invalid_option(
     error_outcome(&NetError::InvalidOption { option, reason })
 }
 
-#[op2(fast)]
-pub(crate) fn op_fazt_console(state: &mut OpState, #[string] line: String) {
-    if let Some(console) = state.try_borrow_mut::<Console>() {
-        // Bounded: a script printing in a loop cannot exhaust memory.
-        if console.0.len() < 10_000 {
-            console.0.push(line);
-        }
+/// Keeps one console line; answers whether more will be kept.
+#[op2(fast, reentrant)]
+pub(crate) fn op_fazt_console(state: Rc<RefCell<OpState>>, #[string] line: String) -> bool {
+    let Ok(mut state) = state.try_borrow_mut() else {
+        return true;
+    };
+    match state.try_borrow_mut::<Console>() {
+        Some(console) => console.push(line),
+        // No console wanted: output is dropped, and the script may stop
+        // formatting it.
+        None => false,
+    }
+}
+
+/// Registers the completion function (see [`Completion`]); only the first
+/// registration counts.
+#[op2(fast, reentrant)]
+pub(crate) fn op_fazt_set_completion(
+    scope: &mut v8::PinScope,
+    state: Rc<RefCell<OpState>>,
+    f: v8::Local<v8::Function>,
+) {
+    let Ok(mut state) = state.try_borrow_mut() else {
+        return;
+    };
+    if !state.has::<Completion>() {
+        let f = v8::Global::new(scope, f);
+        state.put(Completion(f));
     }
 }

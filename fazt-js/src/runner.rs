@@ -4,16 +4,24 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use deno_core::{serde_v8, v8, JsRuntime, RuntimeOptions};
 use fazt_policy::{Limits, RequestBudget};
 use fazt_transport::EgressClient;
 
-use crate::op::{Console, FetchContext};
+use crate::op::{Completion, Console, FetchContext, RunDeadline};
 
 /// Default heap limit for a run.
 pub const DEFAULT_HEAP_LIMIT: usize = 64 * 1024 * 1024;
+
+/// Heap granted once past the limit, for the run to unwind: the most a run
+/// can use is its heap limit plus this (plus the engine's own headroom of an
+/// eighth of the limit).
+const OOM_UNWIND_MARGIN: usize = 8 * 1024 * 1024;
+
+/// How often the watchdog repeats its termination after the deadline.
+const RETERMINATE_EVERY: Duration = Duration::from_millis(5);
 
 /// Runs scripts for apps.
 ///
@@ -33,7 +41,9 @@ pub struct RunOutput {
     /// The script's completion value as JSON (after awaiting it, if it is
     /// a promise), or why the run failed.
     pub result: Result<serde_json::Value, ScriptError>,
-    /// Lines written with `console.*`, in order.
+    /// Lines written with `console.*`, in order, within
+    /// `max_console_bytes`: a run that writes more ends its output with a
+    /// `[console output truncated ...]` line.
     pub console: Vec<String>,
     /// `fetch` calls made (refused ones included).
     pub calls: u32,
@@ -67,6 +77,12 @@ pub enum ScriptError {
     },
     /// The completion value could not be turned into JSON.
     Result(String),
+    /// The engine failed: a runtime could not be created, or the engine
+    /// thread panicked. Only this run is lost.
+    Engine {
+        /// What failed.
+        message: String,
+    },
 }
 
 impl ScriptRunner {
@@ -127,12 +143,12 @@ impl ScriptRunner {
 pub(crate) const RUN_STACK_SIZE: usize = 8 * 1024 * 1024;
 
 /// The message of a run whose engine thread panicked.
-pub(crate) const ENGINE_FAILED: &str = "the script engine failed";
+pub(crate) const ENGINE_FAILED: &str = "the engine thread panicked";
 
 /// The output of a run that could not happen.
 pub(crate) fn failed_run(message: String) -> RunOutput {
     RunOutput {
-        result: Err(ScriptError::Uncaught { message }),
+        result: Err(ScriptError::Engine { message }),
         console: Vec::new(),
         calls: 0,
     }
@@ -157,7 +173,7 @@ impl Prepared {
     /// thread's 268th runtime fails this way).
     pub(crate) fn new(runner: &ScriptRunner) -> Result<Prepared, String> {
         let mut runtime = JsRuntime::try_new(RuntimeOptions {
-            extensions: vec![crate::fazt_net::init()],
+            extensions: vec![crate::fazt_net::init(), crate::fazt_sandbox::init()],
             create_params: Some(v8::CreateParams::default().heap_limits(0, runner.heap_limit)),
             ..Default::default()
         })
@@ -167,11 +183,17 @@ impl Prepared {
         {
             let oom = Arc::clone(&out_of_memory);
             runtime.add_near_heap_limit_callback(move |current, _initial| {
-                oom.store(true, Ordering::SeqCst);
+                // Raise the limit once, by a fixed margin, so the host can
+                // still describe the failure while the termination unwinds
+                // (reading an exception allocates); later calls keep the
+                // limit, so a script cannot grow the heap past it.
+                let first = !oom.swap(true, Ordering::SeqCst);
                 handle.terminate_execution();
-                // Keep the limit: further allocations fail while the
-                // termination unwinds, and the runtime is dropped after.
-                current
+                if first {
+                    current.saturating_add(OOM_UNWIND_MARGIN)
+                } else {
+                    current
+                }
             });
         }
         Ok(Prepared {
@@ -187,6 +209,8 @@ impl Prepared {
     /// with the run.
     pub(crate) fn run(mut self, app: Option<&str>, source: &str) -> RunOutput {
         let runtime = &mut self.runtime;
+        let limit = Duration::from_millis(self.limits.exec_timeout_ms);
+        let deadline = Instant::now() + limit;
         {
             let state = runtime.op_state();
             let mut state = state.borrow_mut();
@@ -195,24 +219,34 @@ impl Prepared {
                 app: app.map(str::to_string),
                 budget: RequestBudget::new(&self.limits),
             });
-            state.put(Console::default());
+            state.put(Console::new(self.limits.max_console_bytes));
+            state.put(RunDeadline(deadline));
         }
         let handle = runtime.v8_isolate().thread_safe_handle();
-        let limit = Duration::from_millis(self.limits.exec_timeout_ms);
         let timed_out = Arc::new(AtomicBool::new(false));
         let (done, watchdog) = {
             let (tx, rx) = mpsc::channel::<()>();
             let flag = Arc::clone(&timed_out);
             let thread = std::thread::spawn(move || {
-                if rx.recv_timeout(limit) == Err(mpsc::RecvTimeoutError::Timeout) {
-                    flag.store(true, Ordering::SeqCst);
+                if rx.recv_timeout(limit) != Err(mpsc::RecvTimeoutError::Timeout) {
+                    return;
+                }
+                flag.store(true, Ordering::SeqCst);
+                // Again and again until the run ends: the engine ends a
+                // termination once no JS is left on its stack, and its
+                // microtask queue then starts the next job, so a chain of
+                // jobs that queue each other needs one per job.
+                loop {
                     handle.terminate_execution();
+                    if rx.recv_timeout(RETERMINATE_EVERY) != Err(mpsc::RecvTimeoutError::Timeout) {
+                        return;
+                    }
                 }
             });
             (tx, thread)
         };
 
-        let result = evaluate(runtime, source);
+        let result = evaluate(runtime, source, deadline);
         let _ = done.send(());
         let _ = watchdog.join();
 
@@ -220,16 +254,24 @@ impl Prepared {
             Err(ScriptError::OutOfMemory {
                 limit_bytes: self.heap_limit,
             })
-        } else if timed_out.load(Ordering::SeqCst) {
+        } else if timed_out.load(Ordering::SeqCst) || matches!(result, Err(Stop::Deadline)) {
             Err(ScriptError::Timeout {
                 limit_ms: self.limits.exec_timeout_ms,
             })
         } else {
-            result
+            result.map_err(|stop| match stop {
+                Stop::Error(e) => e,
+                Stop::Deadline => ScriptError::Timeout {
+                    limit_ms: self.limits.exec_timeout_ms,
+                },
+            })
         };
         let state = runtime.op_state();
         let mut state = state.borrow_mut();
-        let console = state.try_take::<Console>().map(|c| c.0).unwrap_or_default();
+        let console = state
+            .try_take::<Console>()
+            .map(|c| c.lines)
+            .unwrap_or_default();
         let calls = state
             .try_borrow::<FetchContext>()
             .map_or(0, |c| c.budget.calls());
@@ -241,35 +283,103 @@ impl Prepared {
     }
 }
 
-/// Runs the script and converts its completion value.
-fn evaluate(runtime: &mut JsRuntime, source: &str) -> Result<serde_json::Value, ScriptError> {
+/// Why [`evaluate`] stopped without a value.
+enum Stop {
+    /// The script failed.
+    Error(ScriptError),
+    /// The run reached its deadline while waiting (on a promise, a timer or
+    /// an async op); the engine was not running JS, so the watchdog's
+    /// termination could not end it.
+    Deadline,
+}
+
+impl From<ScriptError> for Stop {
+    fn from(e: ScriptError) -> Self {
+        Stop::Error(e)
+    }
+}
+
+/// Runs the script and converts its completion value, all before
+/// `deadline`: JS that runs past it is terminated by the watchdog, and the
+/// event loop (pending promises, async ops, timers) is given only the time
+/// left.
+fn evaluate(
+    runtime: &mut JsRuntime,
+    source: &str,
+    deadline: Instant,
+) -> Result<serde_json::Value, Stop> {
     let value = runtime
         .execute_script("script.js", source.to_string())
         .map_err(|e| uncaught(&e))?;
-    let value = {
-        let resolve = runtime.resolve(value);
-        let driver = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| ScriptError::Uncaught {
-                message: format!("could not start the event loop: {e}"),
-            })?;
-        driver
-            .block_on(runtime.with_event_loop_promise(resolve, Default::default()))
-            .map_err(|e| match e.into_kind() {
-                deno_core::error::CoreErrorKind::Js(js) => uncaught(&js),
-                other => ScriptError::Uncaught {
-                    message: other.to_string(),
-                },
-            })?
-    };
+    let completion = runtime
+        .op_state()
+        .borrow_mut()
+        .try_take::<Completion>()
+        .ok_or_else(|| ScriptError::Result("the runtime has no completion function".into()))?;
+    let driver = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ScriptError::Engine {
+            message: format!("could not start the event loop: {e}"),
+        })?;
+    let json = driver.block_on(async {
+        let run = async {
+            let resolve = runtime.resolve(value);
+            let value = runtime
+                .with_event_loop_promise(resolve, Default::default())
+                .await
+                .map_err(core_error)?;
+            // The completion function runs script code too (getters,
+            // toJSON): under the same deadline, and its failures are the
+            // result's.
+            let call = runtime.call_with_args(&completion.0, &[value]);
+            runtime
+                .with_event_loop_promise(call, Default::default())
+                .await
+                .map_err(|e| match core_error(e) {
+                    ScriptError::Uncaught { message } => ScriptError::Result(message),
+                    other => other,
+                })
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, run).await {
+            Ok(result) => result.map_err(Stop::Error),
+            Err(_elapsed) => Err(Stop::Deadline),
+        }
+    })?;
     deno_core::scope!(scope, runtime);
-    let local = v8::Local::new(scope, value);
-    if local.is_undefined() {
-        return Ok(serde_json::Value::Null);
+    let local = v8::Local::new(scope, json);
+    let text = serde_v8::from_v8::<String>(scope, local)
+        .map_err(|e| ScriptError::Result(e.to_string()))?;
+    serde_json::from_str(&text).map_err(|e| Stop::Error(ScriptError::Result(e.to_string())))
+}
+
+/// A failure of the event loop as a [`ScriptError`].
+fn core_error(e: deno_core::error::CoreError) -> ScriptError {
+    match e.into_kind() {
+        deno_core::error::CoreErrorKind::Js(e) => uncaught(&e),
+        other => ScriptError::Uncaught {
+            message: truncate(other.to_string()),
+        },
     }
-    serde_v8::from_v8::<serde_json::Value>(scope, local)
-        .map_err(|e| ScriptError::Result(e.to_string()))
+}
+
+/// Longest error message kept from a script: a script controls its
+/// exceptions' text, and it must not grow host memory.
+const MAX_MESSAGE_BYTES: usize = 16 * 1024;
+
+/// `message` cut to [`MAX_MESSAGE_BYTES`], on a character boundary, with a
+/// marker when cut.
+fn truncate(mut message: String) -> String {
+    if message.len() > MAX_MESSAGE_BYTES {
+        let mut cut = MAX_MESSAGE_BYTES;
+        while !message.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        message.truncate(cut);
+        message.push_str("... [truncated]");
+    }
+    message
 }
 
 fn uncaught(e: &deno_core::error::JsError) -> ScriptError {
@@ -284,12 +394,12 @@ fn uncaught(e: &deno_core::error::JsError) -> ScriptError {
         {
             return ScriptError::Net {
                 code: code.to_string(),
-                message,
+                message: truncate(message),
             };
         }
     }
     ScriptError::Uncaught {
-        message: e.exception_message.clone(),
+        message: truncate(e.exception_message.clone()),
     }
 }
 
@@ -311,6 +421,7 @@ impl std::fmt::Display for ScriptError {
             ScriptError::Net { message, .. } => write!(f, "uncaught {message}"),
             ScriptError::Uncaught { message } => f.write_str(message),
             ScriptError::Result(e) => write!(f, "the script's result is not JSON: {e}"),
+            ScriptError::Engine { message } => write!(f, "the script engine failed: {message}"),
         }
     }
 }

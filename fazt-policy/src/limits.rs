@@ -89,6 +89,8 @@ limits! {
     log_buffer: 1000, 100, 10_000, "entries", "Log buffer", "Request-log entries buffered before the oldest is dropped.";
     /// Request-log flush interval.
     log_flush_ms: 1000, 500, 10_000, "ms", "Log flush interval", "How often buffered request-log entries are written.";
+    /// Console output kept per script run.
+    max_console_bytes: 64 * KIB, KIB, MIB, "bytes", "Console output limit", "Bytes of console output kept per script run; the rest is dropped with a marker.";
     /// Response cache entries.
     cache_max_items: 0, 0, 10_000, "entries", "Cache entries", "Responses kept in the memory cache (0 = off).";
     /// Response cache size.
@@ -146,6 +148,18 @@ impl Limits {
             // Every schema name is a field: `get` cannot miss.
             s.check(self.get(s.name).unwrap_or(s.default))
         })
+    }
+
+    /// The request body rule: a body of `size` bytes may be sent only if it
+    /// is not over `max_request_body`.
+    pub fn check_request_body(&self, size: u64) -> Result<(), crate::NetError> {
+        if size > self.max_request_body {
+            return Err(crate::NetError::RequestBodyTooLarge {
+                size,
+                max: self.max_request_body,
+            });
+        }
+        Ok(())
     }
 
     /// Sets one field by name, refusing values outside its range.

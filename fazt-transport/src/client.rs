@@ -158,12 +158,7 @@ impl EgressClient {
         log.path = approved.target.path().to_string();
         let headers = sanitize_request_headers(req.headers.iter().map(|(n, v)| (n, v)))?;
         if let Some(body) = &req.body {
-            if body.len() as u64 > limits.max_request_body {
-                return Err(NetError::RequestBodyTooLarge {
-                    size: body.len() as u64,
-                    max: limits.max_request_body,
-                });
-            }
+            limits.check_request_body(body.len() as u64)?;
         }
         let injection = match &req.auth {
             None => None,

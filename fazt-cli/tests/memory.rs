@@ -1,0 +1,58 @@
+//! Host memory of `fazt run` under a script that tries to grow it outside
+//! the JS heap. Linux only: the peak is read from `/proc`.
+#![cfg(target_os = "linux")]
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// 40 console lines of 8 MiB: before the console had a byte budget, the
+/// host kept all 320 MiB (712 MiB peak). Now it keeps 64 KiB, and the
+/// process peaks at the heap limit plus a fixed margin.
+#[test]
+fn a_console_bomb_keeps_peak_rss_under_200_mib() {
+    let dir = std::env::temp_dir().join(format!("fazt-memory-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("bomb.js");
+    std::fs::write(
+        &script,
+        r#"const line = "x".repeat(8 << 20);
+for (let i = 0; i < 40; i++) console.log(line);
+"done""#,
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fazt"))
+        .env_clear()
+        .arg("--db")
+        .arg(dir.join("fazt.db"))
+        .arg("run")
+        .arg(&script)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // VmHWM is the process's peak resident set so far: any reading after
+    // the peak shows it, so the last reading before exit is the peak of the
+    // run (the script ends with printing, after the peak).
+    let status = format!("/proc/{}/status", child.id());
+    let mut peak_kib = 0u64;
+    let exit = loop {
+        if let Ok(text) = std::fs::read_to_string(&status) {
+            if let Some(kib) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            {
+                peak_kib = peak_kib.max(kib);
+            }
+        }
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(exit.success(), "{exit}");
+    assert!(peak_kib > 0, "no reading of the peak");
+    assert!(peak_kib < 200 * 1024, "peak RSS {} MiB", peak_kib / 1024);
+}

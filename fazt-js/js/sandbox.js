@@ -1,0 +1,140 @@
+// The script's global: the ECMAScript built-ins and the documented names,
+// nothing of deno_core or the engine.
+//
+// Runs after every other extension's JS (fazt_sandbox is the last extension
+// of a ScriptRunner's runtime), so what the other preludes need is already
+// held in their closures; this file deletes the rest. Everything it needs
+// later is captured here, before the clean-up.
+import { core } from "ext:core/mod.js";
+
+const { op_fazt_set_completion, op_set_format_exception_callback } = core.ops;
+const JSONStringify = JSON.stringify;
+const TypeErrorCtor = TypeError;
+const StringCtor = String;
+const ErrorIsError = Error.isError;
+const ReflectGetOwnPropertyDescriptor = Reflect.getOwnPropertyDescriptor;
+const ReflectGetPrototypeOf = Reflect.getPrototypeOf;
+const ReflectOwnKeys = Reflect.ownKeys;
+const ReflectDeleteProperty = Reflect.deleteProperty;
+const ObjectDefineProperty = Object.defineProperty;
+
+// ECMAScript (ECMA-262 and ECMA-402) globals the engine provides.
+const ECMASCRIPT = [
+  "AggregateError", "Array", "ArrayBuffer", "AsyncDisposableStack", "Atomics",
+  "BigInt", "BigInt64Array", "BigUint64Array", "Boolean", "DataView", "Date",
+  "DisposableStack", "Error", "EvalError", "FinalizationRegistry",
+  "Float16Array", "Float32Array", "Float64Array", "Function", "Infinity",
+  "Int16Array", "Int32Array", "Int8Array", "Intl", "Iterator", "JSON", "Map",
+  "Math", "NaN", "Number", "Object", "Promise", "Proxy", "RangeError",
+  "ReferenceError", "Reflect", "RegExp", "Set", "SharedArrayBuffer", "String",
+  "SuppressedError", "Symbol", "SyntaxError", "TypeError", "URIError",
+  "Uint16Array", "Uint32Array", "Uint8Array", "Uint8ClampedArray", "WeakMap",
+  "WeakRef", "WeakSet", "decodeURI", "decodeURIComponent", "encodeURI",
+  "encodeURIComponent", "escape", "eval", "globalThis", "isFinite", "isNaN",
+  "parseFloat", "parseInt", "undefined", "unescape",
+];
+
+// The documented names a script may use besides ECMAScript.
+const DOCUMENTED = [
+  "fazt", "console", "queueMicrotask", "atob", "btoa", "DOMException",
+];
+
+const KEEP = new Set([...ECMASCRIPT, ...DOCUMENTED]);
+
+// An allowlist, not a denylist: a name a new deno_core or engine version
+// adds (`Deno`, `__bootstrap`, `gc`, `__v8x*`, `performance`, `ShadowRealm`,
+// `WebAssembly`, `Temporal` and its slot symbols today) is removed without
+// anyone having to know it exists. A property that cannot be deleted makes
+// this module throw, and the runtime fails to start: it fails closed.
+for (const key of ReflectOwnKeys(globalThis)) {
+  if (typeof key === "string" && KEEP.has(key)) continue;
+  if (!ReflectDeleteProperty(globalThis, key)) {
+    throw new TypeErrorCtor(`cannot remove global ${String(key)}`);
+  }
+}
+
+// The agent a script runs in cannot block (as on the web's main thread,
+// ECMA-262 [[CanBlock]] false): a blocked thread would not see the
+// execution time limit, which the engine enforces only while JS runs. No
+// other agent exists to notify a waiter, so waitAsync is refused as well,
+// and notify wakes no one (the engine's versions need helpers the clean-up
+// above removed).
+const AtomicsLoad = Atomics.load;
+const atomics = {
+  wait() {
+    throw new TypeErrorCtor("Atomics.wait is not available: a script cannot wait");
+  },
+  waitAsync() {
+    throw new TypeErrorCtor("Atomics.waitAsync is not available: a script cannot wait");
+  },
+  notify(typedArray, index) {
+    // Checks the array and the index as notify does; no agent waits.
+    AtomicsLoad(typedArray, index);
+    return 0;
+  },
+};
+for (const name of ["wait", "waitAsync", "notify"]) {
+  ObjectDefineProperty(Atomics, name, {
+    value: atomics[name],
+    writable: true,
+    enumerable: false,
+    configurable: true,
+  });
+}
+
+// How the host describes an uncaught exception. It never calls into the
+// thrown value (no toString, no getters, no Proxy traps, only data
+// properties of a real Error and its prototypes), so describing it runs no
+// script code and cannot fail.
+op_set_format_exception_callback(function formatException(e) {
+  switch (typeof e) {
+    case "string":
+      return `Uncaught ${e}`;
+    case "number":
+    case "boolean":
+    case "bigint":
+    case "undefined":
+      return `Uncaught ${StringCtor(e)}`;
+    case "symbol":
+      return "Uncaught Symbol()";
+    case "function":
+      return "Uncaught [function]";
+    default:
+      if (e === null) return "Uncaught null";
+      if (!ErrorIsError(e)) return "Uncaught [object]";
+      try {
+        const name = dataProperty(e, "name") ?? "Error";
+        const message = dataProperty(e, "message") ?? "";
+        return message === "" ? `Uncaught ${name}` : `Uncaught ${name}: ${message}`;
+      } catch {
+        return "Uncaught Error";
+      }
+  }
+});
+
+// A string data property of `o` or of its first prototypes; getters are
+// not called.
+function dataProperty(o, key) {
+  for (let depth = 0; o !== null && depth < 8; depth++) {
+    const desc = ReflectGetOwnPropertyDescriptor(o, key);
+    if (desc !== undefined) {
+      return typeof desc.value === "string" ? desc.value : undefined;
+    }
+    o = ReflectGetPrototypeOf(o);
+  }
+  return undefined;
+}
+
+// The completion value as JSON text, through the engine's JSON.stringify
+// captured above (a script may replace the global one). `undefined` (a
+// script ending in a statement) is null; anything else JSON cannot carry
+// (a function, a symbol, a toJSON returning undefined) is a TypeError, like
+// a cycle or a BigInt.
+op_fazt_set_completion(function completion(value) {
+  if (value === undefined) return "null";
+  const text = JSONStringify(value);
+  if (typeof text !== "string") {
+    throw new TypeErrorCtor(`a ${typeof value} cannot be represented as JSON`);
+  }
+  return text;
+});

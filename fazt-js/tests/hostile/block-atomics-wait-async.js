@@ -1,0 +1,2 @@
+// expect: uncaught Atomics.waitAsync
+(async () => { await Atomics.waitAsync(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 30000).value; })()

@@ -1,0 +1,2 @@
+// expect: timeout
+(async () => { while (true) await null; })()

@@ -1,0 +1,3 @@
+// expect: timeout
+try { while (true) {} } catch (e) {}
+while (true) {}

@@ -1,0 +1,2 @@
+// expect: uncaught
+JSON.parse("[".repeat(1000000) + "]".repeat(1000000))

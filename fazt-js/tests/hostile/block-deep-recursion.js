@@ -1,0 +1,2 @@
+// expect: uncaught RangeError
+function f() { return f() + 1; } f()

@@ -1,0 +1,2 @@
+// expect: timeout
+try { while (true) {} } finally { while (true) {} }

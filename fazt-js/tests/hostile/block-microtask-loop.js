@@ -1,0 +1,2 @@
+// expect: value 1
+function again() { queueMicrotask(again); } again(); 1

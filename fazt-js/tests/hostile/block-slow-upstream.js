@@ -1,0 +1,2 @@
+// expect: timeout
+fazt.net.fetch("BASE/slow"); fazt.net.fetch("BASE/slow"); while (true) {}

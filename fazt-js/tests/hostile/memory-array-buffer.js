@@ -1,0 +1,2 @@
+// expect: uncaught out of memory
+new ArrayBuffer(2 ** 40)

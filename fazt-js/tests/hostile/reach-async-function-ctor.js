@@ -1,0 +1,2 @@
+// expect: value "undefined"
+(async () => (async function () {}).constructor("return typeof Deno")())()

@@ -1,0 +1,2 @@
+// expect: value ["undefined","undefined","undefined"]
+[typeof __bootstrap, typeof __infra, typeof gc]

@@ -1,0 +1,2 @@
+// expect: uncaught ReferenceError
+Deno.core.createTimer(() => {}, 1000)

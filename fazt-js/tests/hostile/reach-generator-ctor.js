@@ -1,0 +1,2 @@
+// expect: value "undefined"
+(function* () {}).constructor("yield typeof Deno")().next().value

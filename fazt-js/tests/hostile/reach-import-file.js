@@ -1,0 +1,2 @@
+// expect: value "rejected"
+(async () => { try { await import("file:///etc/passwd"); return "imported"; } catch (e) { return "rejected"; } })()

@@ -1,0 +1,2 @@
+// expect: value "undefined"
+(0, eval)("typeof Deno")

@@ -1,0 +1,2 @@
+// expect: uncaught ReferenceError
+Deno.core.ops.op_panic("x")

@@ -1,0 +1,2 @@
+// expect: uncaught ReferenceError
+Deno.core.print("raw bytes to the host\n")

@@ -1,0 +1,2 @@
+// expect: value []
+Reflect.ownKeys(globalThis).filter((k) => typeof k === "symbol").map(String)

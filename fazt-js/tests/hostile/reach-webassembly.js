@@ -1,0 +1,2 @@
+// expect: value ["undefined","undefined","undefined"]
+[typeof WebAssembly, typeof performance, typeof Temporal]

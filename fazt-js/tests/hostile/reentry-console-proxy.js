@@ -1,0 +1,3 @@
+// expect: value "printed"
+console.log(new Proxy({}, { get() { throw new Error("trap"); }, ownKeys() { throw new Error("trap"); } }));
+"printed"

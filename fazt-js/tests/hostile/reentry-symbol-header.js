@@ -1,0 +1,2 @@
+// expect: net NET_ERROR
+fazt.net.fetch("BASE/x", { headers: { a: Symbol("v") } })

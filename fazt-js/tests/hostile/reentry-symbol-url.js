@@ -1,0 +1,2 @@
+// expect: net NET_ERROR
+fazt.net.fetch(Symbol("u"))

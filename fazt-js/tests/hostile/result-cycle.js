@@ -1,0 +1,2 @@
+// expect: result
+const a = {}; a.a = a; a

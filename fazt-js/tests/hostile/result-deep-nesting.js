@@ -1,0 +1,2 @@
+// expect: result
+let v = []; for (let i = 0; i < 200000; i++) v = [v]; v

@@ -1,0 +1,2 @@
+// expect: result
+globalThis.self = globalThis; globalThis

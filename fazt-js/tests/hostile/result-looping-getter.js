@@ -1,0 +1,2 @@
+// expect: timeout
+({ get x() { while (true) {} } })

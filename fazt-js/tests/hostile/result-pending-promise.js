@@ -1,0 +1,2 @@
+// expect: uncaught pending
+new Promise(() => {})

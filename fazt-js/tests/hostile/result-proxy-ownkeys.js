@@ -1,0 +1,2 @@
+// expect: result
+new Proxy({}, { ownKeys() { throw new Error("no keys"); } })

@@ -1,0 +1,2 @@
+// expect: uncaught [object]
+(async () => { throw new Proxy({}, { get() { throw 1; } }); })()

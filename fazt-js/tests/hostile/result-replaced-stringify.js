@@ -1,0 +1,2 @@
+// expect: value {"a":1}
+JSON.stringify = () => { throw new Error("replaced"); }; ({ a: 1 })

@@ -1,0 +1,2 @@
+// expect: result
+({ get x() { throw new Error("getter"); } })

@@ -1,0 +1,2 @@
+// expect: result
+({ toJSON() { throw new Error("toJSON"); } })

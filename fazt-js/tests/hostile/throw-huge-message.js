@@ -1,0 +1,2 @@
+// expect: uncaught [truncated]
+throw new Error("x".repeat(4 << 20))

@@ -1,0 +1,3 @@
+// expect: timeout
+class E extends Error { get message() { while (true) {} } }
+throw new E()

@@ -1,0 +1,2 @@
+// expect: uncaught [object]
+throw new Proxy({}, { get() { throw 1; } })

@@ -1,0 +1,2 @@
+// expect: uncaught Symbol()
+throw Symbol("s")

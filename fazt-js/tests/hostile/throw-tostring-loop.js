@@ -1,0 +1,2 @@
+// expect: uncaught [object]
+throw { toString() { while (true) {} } }

@@ -1,0 +1,212 @@
+//! The script sandbox: the exact global a script sees, nothing internal
+//! reachable from it, disabled ops, and the console's byte budget.
+
+use deno_core::{Extension, JsRuntime, RuntimeOptions};
+use fazt_js::ScriptError;
+use fazt_policy::{EntryRules, Limits};
+use fazt_tests::Reply;
+use serde_json::json;
+
+mod common;
+
+fn env_with(limits: Limits) -> common::Env {
+    common::env(limits, EntryRules::default(), |_| Reply::ok("ok"))
+}
+
+/// The global's own names, strings and symbols, sorted. A name that
+/// appears here (from a new deno_core or engine version, or a change of
+/// ours) fails the snapshot until someone decides it belongs.
+#[test]
+fn global_names_are_pinned() {
+    let env = env_with(Limits::default());
+    let names = env.value("Reflect.ownKeys(globalThis).map(String).sort()");
+    insta::assert_json_snapshot!(names);
+}
+
+/// Every object reachable from the global (property values, getters and
+/// setters, prototypes; getters are not called) is searched for names of
+/// deno_core or the engine.
+#[test]
+fn nothing_internal_is_reachable_from_the_global() {
+    let env = env_with(Limits::default());
+    let found = env.value(
+        r#"
+        const internal = /^(Deno|__bootstrap|__infra|gc|op_.*|__v8x.*|ShadowRealm|WebAssembly|performance)$/;
+        const seen = new Set();
+        const queue = [[globalThis, "globalThis"]];
+        const found = [];
+        while (queue.length > 0) {
+            const [o, path] = queue.shift();
+            if (o === null || (typeof o !== "object" && typeof o !== "function") || seen.has(o)) continue;
+            seen.add(o);
+            if (typeof o === "function" && internal.test(o.name)) found.push(`${path} is ${o.name}`);
+            for (const key of Reflect.ownKeys(o)) {
+                const name = String(key);
+                if (internal.test(name)) found.push(`${path}.${name}`);
+                const d = Reflect.getOwnPropertyDescriptor(o, key);
+                for (const v of [d.value, d.get, d.set]) queue.push([v, `${path}.${name}`]);
+            }
+            queue.push([Reflect.getPrototypeOf(o), `${path}.__proto__`]);
+        }
+        [seen.size > 100, found]
+        "#,
+    );
+    assert_eq!(found, json!([true, []]));
+}
+
+/// The op allowlist as an embedder uses it: with only the middleware (no
+/// global clean-up), `Deno.core.ops` is still there, and a disabled op
+/// throws instead of running. (Async ops answer through a promise; a script
+/// in a sandboxed runtime reaches neither kind.)
+#[test]
+fn a_disabled_op_throws_and_never_runs() {
+    fazt_js::disable_bytecode_cache();
+    let locked = Extension {
+        name: "locked",
+        middleware_fn: Some(Box::new(fazt_js::sandbox::allow_op)),
+        ..Default::default()
+    };
+    let mut runtime = JsRuntime::new(RuntimeOptions {
+        extensions: vec![locked],
+        ..Default::default()
+    });
+    let v = runtime
+        .execute_script(
+            "probe.js",
+            r#"
+            const results = [];
+            for (const name of ["op_panic", "op_print", "op_eval_context", "op_encode", "op_op_names"]) {
+                try { Deno.core.ops[name]("x"); results.push(`${name} ran`); }
+                catch (e) { results.push(e.message); }
+            }
+            results.join(";")
+            "#,
+        )
+        .unwrap();
+    deno_core::scope!(scope, &mut runtime);
+    let v = deno_core::v8::Local::new(scope, v).to_rust_string_lossy(scope);
+    assert_eq!(v, ["op is disabled"; 5].join(";"));
+}
+
+#[test]
+fn the_allowlist_names_only_ops_that_exist() {
+    fazt_js::disable_bytecode_cache();
+    let mut runtime = JsRuntime::new(RuntimeOptions {
+        extensions: vec![fazt_js::fazt_net::init()],
+        ..Default::default()
+    });
+    let v = runtime
+        .execute_script("names.js", "Object.keys(Deno.core.ops).join(',')")
+        .unwrap();
+    deno_core::scope!(scope, &mut runtime);
+    let names = deno_core::v8::Local::new(scope, v).to_rust_string_lossy(scope);
+    let names: Vec<&str> = names.split(',').collect();
+    let sandbox_only = ["op_fazt_set_completion"];
+    for op in fazt_js::sandbox::ALLOWED_OPS {
+        assert!(
+            names.contains(op) || sandbox_only.contains(op),
+            "{op} is not an op"
+        );
+    }
+}
+
+#[test]
+fn console_output_stops_at_its_byte_budget_with_a_marker() {
+    let mut limits = Limits::default();
+    limits.set("max_console_bytes", 1024).unwrap();
+    let env = env_with(limits);
+    // 600 + 600 bytes: the second line is cut after 424 bytes, inside a
+    // two-byte character (at an odd offset), which is kept whole or not
+    // at all.
+    let out = env.run(
+        r#"
+        console.log("a".repeat(600));
+        console.log("b" + "é".repeat(300));
+        console.log("never kept");
+        "done"
+        "#,
+    );
+    assert_eq!(out.result, Ok(json!("done")));
+    assert_eq!(out.console.len(), 3, "{:?}", out.console);
+    assert_eq!(out.console[0], "a".repeat(600));
+    assert_eq!(out.console[1], format!("b{}", "é".repeat(211)));
+    assert_eq!(
+        out.console[2],
+        "[console output truncated: over max_console_bytes (1024 bytes)]"
+    );
+}
+
+#[test]
+fn a_console_bomb_keeps_only_the_default_budget() {
+    let env = env_with(Limits::default());
+    let out = env.run(
+        r#"
+        const line = "x".repeat(8 << 20);
+        for (let i = 0; i < 40; i++) console.log(line);
+        "done"
+        "#,
+    );
+    assert_eq!(out.result, Ok(json!("done")));
+    let kept: usize = out.console.iter().map(String::len).sum();
+    assert!(kept <= 64 * 1024 + 100, "kept {kept} bytes");
+    assert_eq!(out.console.len(), 2);
+    assert!(out.console[1].starts_with("[console output truncated"));
+}
+
+#[test]
+fn uncaught_values_that_are_not_errors_are_described_without_running_them() {
+    let env = env_with(Limits::default());
+    for (script, message) in [
+        ("throw 'plain'", "Uncaught plain"),
+        ("throw 42", "Uncaught 42"),
+        ("throw null", "Uncaught null"),
+        ("throw Symbol('s')", "Uncaught Symbol()"),
+        ("throw { toString() { throw 1; } }", "Uncaught [object]"),
+        (
+            "throw new Proxy({}, { get() { throw 1; } })",
+            "Uncaught [object]",
+        ),
+        ("throw new TypeError('t')", "Uncaught TypeError: t"),
+        (
+            "class E extends Error {}; E.prototype.name = 'E'; throw new E('m')",
+            "Uncaught E: m",
+        ),
+    ] {
+        assert_eq!(
+            env.run(script).result,
+            Err(ScriptError::Uncaught {
+                message: message.into()
+            }),
+            "{script}"
+        );
+    }
+}
+
+#[test]
+fn atomics_cannot_block_a_script() {
+    let env = env_with(Limits::default());
+    let v = env.value(
+        r#"
+        const ia = new Int32Array(new SharedArrayBuffer(4));
+        const names = [];
+        for (const f of [() => Atomics.wait(ia, 0, 0, 30000), () => Atomics.waitAsync(ia, 0, 0, 30000)]) {
+            try { f(); names.push("waited"); } catch (e) { names.push(e.name); }
+        }
+        [names, Atomics.notify(ia, 0), Atomics.add(ia, 0, 1), (() => { try { Atomics.notify(ia, 9); } catch (e) { return e.name; } })()]
+        "#,
+    );
+    assert_eq!(v, json!([["TypeError", "TypeError"], 0, 0, "RangeError"]));
+}
+
+#[test]
+fn the_completion_value_uses_the_engines_json_even_if_the_script_replaced_it() {
+    let env = env_with(Limits::default());
+    let v = env.value("JSON.stringify = () => '\"forged\"'; ({ a: [1, 'x', null, true] })");
+    assert_eq!(v, json!({ "a": [1, "x", null, true] }));
+    let out = env.run("({ toJSON() { return undefined; } })");
+    assert!(
+        matches!(out.result, Err(ScriptError::Result(ref m)) if m.contains("cannot be represented as JSON")),
+        "{:?}",
+        out.result
+    );
+}
