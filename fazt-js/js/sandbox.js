@@ -86,7 +86,14 @@ for (const name of ["wait", "waitAsync", "notify"]) {
 // thrown value (no toString, no getters, no Proxy traps, only data
 // properties of a real Error and its prototypes), so describing it runs no
 // script code and cannot fail.
-op_set_format_exception_callback(function formatException(e) {
+op_set_format_exception_callback(formatException);
+
+// An exception thrown by a queueMicrotask callback is reported, as a
+// browser reports it, on the console, and the run goes on.
+const consoleError = globalThis.console.error;
+core.setReportExceptionCallback((e) => consoleError(formatException(e)));
+
+function formatException(e) {
   switch (typeof e) {
     case "string":
       return `Uncaught ${e}`;
@@ -110,7 +117,7 @@ op_set_format_exception_callback(function formatException(e) {
         return "Uncaught Error";
       }
   }
-});
+}
 
 // A string data property of `o` or of its first prototypes; getters are
 // not called.

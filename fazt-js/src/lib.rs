@@ -7,10 +7,16 @@
 //!   `JsRuntime` and put a [`FetchContext`] in the runtime's `OpState`.
 //! - [`fetch`]: the op's body as a plain Rust function, engine-neutral and
 //!   tested without an engine.
-//! - [`ScriptRunner`]: a script run with a fresh budget, a watchdog that
-//!   terminates it at `exec_timeout_ms` (uncatchable), a heap limit, and
-//!   captured `console` output; [`ScriptPool`]: the same runs on worker
-//!   threads that create each run's runtime before it is asked for.
+//! - The `fazt_sandbox` [extension](fazt_sandbox), loaded last: a global of
+//!   the ECMAScript built-ins and the documented names only, every op the
+//!   preludes do not use disabled ([`sandbox::allow_op`]), `Atomics.wait`
+//!   refused, uncaught values described without running them.
+//! - [`ScriptRunner`]: a script run in a sandboxed runtime with a fresh
+//!   budget, a watchdog that terminates it at `exec_timeout_ms`
+//!   (uncatchable; the event loop and each fetch get only the time left),
+//!   a heap limit, and `console` output within `max_console_bytes`;
+//!   [`ScriptPool`]: the same runs on worker threads that create each run's
+//!   runtime before it is asked for.
 //!
 //! # Out of scope
 //! Policy (fazt-policy), HTTP (fazt-transport), persistence (fazt-secrets),

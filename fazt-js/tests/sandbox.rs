@@ -210,3 +210,60 @@ fn the_completion_value_uses_the_engines_json_even_if_the_script_replaced_it() {
         out.result
     );
 }
+
+#[test]
+fn an_exception_in_a_microtask_is_reported_on_the_console_and_the_run_goes_on() {
+    let env = env_with(Limits::default());
+    let out = env.run(
+        r#"
+        queueMicrotask(() => { throw new TypeError("in a microtask"); });
+        queueMicrotask(() => { throw new Proxy({}, { get() { throw 1; } }); });
+        (async () => { await null; return "went on"; })()
+        "#,
+    );
+    assert_eq!(out.result, Ok(json!("went on")));
+    assert_eq!(
+        out.console,
+        ["Uncaught TypeError: in a microtask", "Uncaught [object]"]
+    );
+}
+
+/// The sandbox as an embedder adds it to a runtime of their own.
+#[test]
+fn an_embedder_runtime_with_the_sandbox_extension_has_the_script_global() {
+    fazt_js::disable_bytecode_cache();
+    let mut runtime = JsRuntime::new(RuntimeOptions {
+        extensions: vec![fazt_js::fazt_net::init(), fazt_js::fazt_sandbox::init()],
+        ..Default::default()
+    });
+    let v = runtime
+        .execute_script(
+            "embedded.js",
+            "[typeof Deno, typeof __bootstrap, typeof fazt.net.fetch, typeof console.log].join()",
+        )
+        .unwrap();
+    deno_core::scope!(scope, &mut runtime);
+    let v = deno_core::v8::Local::new(scope, v).to_rust_string_lossy(scope);
+    assert_eq!(v, "undefined,undefined,function,function");
+}
+
+/// A blocking fetch cannot be interrupted by the engine: its timeout is cut
+/// to what is left of the run, so an upstream slower than the run's limit
+/// does not hold the run past it.
+#[test]
+fn a_fetch_never_outlives_the_run() {
+    let mut limits = Limits::default();
+    limits.set("exec_timeout_ms", 1000).unwrap();
+    let env = common::env(limits, EntryRules::default(), |_| {
+        std::thread::sleep(std::time::Duration::from_millis(3000));
+        Reply::ok("late")
+    });
+    let started = std::time::Instant::now();
+    let out = env.run(r#"fazt.net.fetch("BASE/slow").text()"#);
+    let took = started.elapsed();
+    assert_eq!(out.result, Err(ScriptError::Timeout { limit_ms: 1000 }));
+    assert!(
+        took < std::time::Duration::from_millis(1800),
+        "took {took:?}"
+    );
+}
