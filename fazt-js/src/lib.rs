@@ -47,7 +47,7 @@ pub mod sandbox;
 
 pub use op::{fetch, FetchArgs, FetchContext, FetchOk, RunDeadline};
 pub use pool::ScriptPool;
-pub use runner::{RunOutput, ScriptError, ScriptRunner, DEFAULT_HEAP_LIMIT};
+pub use runner::{RunOutput, ScriptError, ScriptRunner, DEFAULT_HEAP_LIMIT, STUCK_AFTER};
 
 /// The environment variable that turns off the QuickJS backend's on-disk
 /// bytecode cache.

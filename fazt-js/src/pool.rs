@@ -3,10 +3,12 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::thread::JoinHandle;
 
-use crate::runner::{failed_run, Prepared, ENGINE_FAILED, RUN_STACK_SIZE};
+use std::time::{Duration, Instant};
+
+use crate::runner::{abandoned, failed_run, Prepared, ENGINE_FAILED, RUN_STACK_SIZE, STUCK_AFTER};
 use crate::{RunOutput, ScriptRunner};
 
 /// Runtimes one thread creates before it hands over to a new thread. The
@@ -29,17 +31,34 @@ const RUNTIMES_PER_THREAD: usize = 200;
 ///
 /// Runs may be asked for from any number of threads at once. Dropping the
 /// pool stops the workers and drops the runtimes they had ready.
+///
+/// A run the engine cannot stop (see
+/// [`ScriptError::Abandoned`](crate::ScriptError::Abandoned)) is answered
+/// at its limit plus [`STUCK_AFTER`](crate::STUCK_AFTER); its
+/// worker is left to it and a new worker takes its place, so the pool keeps
+/// its size. Dropping the pool does not wait for such a worker.
 pub struct ScriptPool {
     jobs: Option<mpsc::Sender<Job>>,
+    queue: Jobs,
+    runner: ScriptRunner,
     closed: Arc<AtomicBool>,
     failures: Arc<AtomicU64>,
-    workers: Vec<JoinHandle<()>>,
+    workers: Mutex<Vec<WorkerHandle>>,
 }
 
 struct Job {
     app: Option<String>,
     source: String,
     reply: mpsc::Sender<RunOutput>,
+    /// Set by the worker that takes the job: its own `stuck` flag, and
+    /// when it took the job.
+    taken_by: Arc<OnceLock<(Arc<AtomicBool>, Instant)>>,
+}
+
+/// A worker's supervising thread, and whether it was given up on.
+struct WorkerHandle {
+    thread: JoinHandle<()>,
+    stuck: Arc<AtomicBool>,
 }
 
 type Jobs = Arc<Mutex<mpsc::Receiver<Job>>>;
@@ -52,51 +71,89 @@ impl ScriptPool {
     /// When the operating system refuses to start a thread.
     pub fn new(runner: ScriptRunner, workers: usize) -> std::io::Result<ScriptPool> {
         let (tx, rx) = mpsc::channel();
-        let rx: Jobs = Arc::new(Mutex::new(rx));
-        let mut pool = ScriptPool {
+        let pool = ScriptPool {
             jobs: Some(tx),
+            queue: Arc::new(Mutex::new(rx)),
+            runner,
             closed: Arc::new(AtomicBool::new(false)),
             failures: Arc::new(AtomicU64::new(0)),
-            workers: Vec::new(),
+            workers: Mutex::new(Vec::new()),
         };
-        for i in 0..workers.max(1) {
-            let worker = Worker {
-                runner: runner.clone(),
-                jobs: Arc::clone(&rx),
-                closed: Arc::clone(&pool.closed),
-                failures: Arc::clone(&pool.failures),
-            };
-            let worker = std::thread::Builder::new()
-                .name(format!("fazt-pool-{i}"))
-                .spawn(move || worker.supervise())?;
-            pool.workers.push(worker);
+        for _ in 0..workers.max(1) {
+            pool.start_worker()?;
         }
         Ok(pool)
+    }
+
+    /// Starts one more worker on the shared queue.
+    fn start_worker(&self) -> std::io::Result<()> {
+        let stuck = Arc::new(AtomicBool::new(false));
+        let worker = Worker {
+            runner: self.runner.clone(),
+            jobs: Arc::clone(&self.queue),
+            closed: Arc::clone(&self.closed),
+            failures: Arc::clone(&self.failures),
+            stuck: Arc::clone(&stuck),
+        };
+        let mut workers = self.workers.lock().unwrap_or_else(PoisonError::into_inner);
+        let thread = std::thread::Builder::new()
+            .name(format!("fazt-pool-{}", workers.len()))
+            .spawn(move || worker.supervise())?;
+        workers.push(WorkerHandle { thread, stuck });
+        Ok(())
     }
 
     /// Runs `source` as a classic script for `app`; the same contract as
     /// [`ScriptRunner::run`].
     pub fn run(&self, app: Option<&str>, source: &str) -> RunOutput {
         let (reply, answer) = mpsc::channel();
+        let taken_by = Arc::new(OnceLock::new());
         let job = Job {
             app: app.map(str::to_string),
             source: source.to_string(),
             reply,
+            taken_by: Arc::clone(&taken_by),
         };
         let sent = self.jobs.as_ref().map(|jobs| jobs.send(job));
         if !matches!(sent, Some(Ok(()))) {
             return failed_run("the script pool has stopped".into());
         }
-        // A worker that panics drops the job, and with it `reply`.
-        answer
-            .recv()
-            .unwrap_or_else(|_| failed_run(ENGINE_FAILED.into()))
+        // A run's time counts from when a worker takes it: a run that
+        // waited in the queue is not given up on for that wait.
+        let allowed = Duration::from_millis(self.runner.limits().exec_timeout_ms) + STUCK_AFTER;
+        let mut wait = allowed;
+        loop {
+            match answer.recv_timeout(wait) {
+                Ok(out) => return out,
+                // A worker that panics drops the job, and with it `reply`.
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return failed_run(ENGINE_FAILED.into())
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+            }
+            let Some((stuck, taken)) = taken_by.get() else {
+                continue;
+            };
+            let given_up = *taken + allowed;
+            let now = Instant::now();
+            if now < given_up {
+                wait = given_up - now;
+                continue;
+            }
+            stuck.store(true, Ordering::SeqCst);
+            self.failures.fetch_add(1, Ordering::SeqCst);
+            if let Err(e) = self.start_worker() {
+                return failed_run(format!("could not replace a stuck worker: {e}"));
+            }
+            return abandoned(self.runner.limits().exec_timeout_ms);
+        }
     }
 
     /// Engine threads that failed so far: a runtime that could not be
-    /// created, or a panic in the engine. Each is replaced by a fresh
-    /// thread; a run that was in progress ends with
-    /// [`ScriptError::Uncaught`](crate::ScriptError::Uncaught). Worth
+    /// created, a panic in the engine, or a run the engine could not stop.
+    /// Each is replaced by a fresh thread; a run that was in progress ends
+    /// with [`ScriptError::Engine`](crate::ScriptError::Engine) or
+    /// [`ScriptError::Abandoned`](crate::ScriptError::Abandoned). Worth
     /// watching: it stays at zero in normal operation.
     pub fn engine_failures(&self) -> u64 {
         self.failures.load(Ordering::SeqCst)
@@ -108,16 +165,29 @@ impl Drop for ScriptPool {
         // Closing the queue ends each worker once it finds it empty.
         self.closed.store(true, Ordering::SeqCst);
         self.jobs = None;
-        for worker in self.workers.drain(..) {
-            let _ = worker.join();
+        let workers = std::mem::take(
+            self.workers
+                .get_mut()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        for worker in workers {
+            // A stuck worker never ends: it is left running.
+            if !worker.stuck.load(Ordering::SeqCst) {
+                let _ = worker.thread.join();
+            }
         }
     }
 }
 
 impl std::fmt::Debug for ScriptPool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let workers = self
+            .workers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len();
         f.debug_struct("ScriptPool")
-            .field("workers", &self.workers.len())
+            .field("workers", &workers)
             .finish_non_exhaustive()
     }
 }
@@ -128,6 +198,8 @@ struct Worker {
     jobs: Jobs,
     closed: Arc<AtomicBool>,
     failures: Arc<AtomicU64>,
+    /// This worker's flag, handed to each job it takes.
+    stuck: Arc<AtomicBool>,
 }
 
 enum Generation {
@@ -181,6 +253,7 @@ impl Worker {
             let Ok(job) = job else {
                 return Generation::Closed;
             };
+            let _ = job.taken_by.set((Arc::clone(&self.stuck), Instant::now()));
             let (out, spent) = match prepared {
                 Ok(prepared) => (prepared.run(job.app.as_deref(), &job.source), false),
                 Err(message) => (failed_run(message), true),

@@ -83,6 +83,15 @@ pub enum ScriptError {
         /// What failed.
         message: String,
     },
+    /// The run went on past `exec_timeout_ms` plus [`STUCK_AFTER`]: the
+    /// engine did not stop it (a chain of promise jobs that queue each other
+    /// is run by the engine's microtask loop, which does not check for
+    /// termination). The caller got this answer; the run's thread is left
+    /// running, using a core, until the process ends. Worth alerting on.
+    Abandoned {
+        /// The limit, in milliseconds.
+        limit_ms: u64,
+    },
 }
 
 impl ScriptRunner {
@@ -119,22 +128,60 @@ impl ScriptRunner {
     /// dedicated thread also keeps the run apart from any runtime the caller
     /// has on its own thread. Creating the runtime is most of a run's time
     /// (~20 ms); a [`ScriptPool`](crate::ScriptPool) creates it ahead.
+    ///
+    /// The answer comes by `exec_timeout_ms` plus [`STUCK_AFTER`] at the
+    /// latest. A run the engine cannot stop by then (see
+    /// [`ScriptError::Abandoned`]) is answered as such, and its thread is
+    /// left to itself.
     pub fn run(&self, app: Option<&str>, source: &str) -> RunOutput {
         let this = self.clone();
         let app = app.map(str::to_string);
         let source = source.to_string();
+        let (done, answer) = mpsc::channel();
         let spawned = std::thread::Builder::new()
             .name("fazt-script".into())
             .stack_size(RUN_STACK_SIZE)
-            .spawn(move || match Prepared::new(&this) {
-                Ok(prepared) => prepared.run(app.as_deref(), &source),
-                Err(message) => failed_run(message),
+            .spawn(move || {
+                let out = match Prepared::new(&this) {
+                    Ok(prepared) => prepared.run(app.as_deref(), &source),
+                    Err(message) => failed_run(message),
+                };
+                let _ = done.send(out);
             });
-        let joined = match spawned {
-            Ok(handle) => handle.join().map_err(|_| ENGINE_FAILED.to_string()),
-            Err(e) => Err(format!("could not start the script thread: {e}")),
-        };
-        joined.unwrap_or_else(failed_run)
+        if let Err(e) = spawned {
+            return failed_run(format!("could not start the script thread: {e}"));
+        }
+        await_run(&answer, self.limits.exec_timeout_ms)
+    }
+
+    /// The limits runs are made with.
+    pub(crate) fn limits(&self) -> &Limits {
+        &self.limits
+    }
+}
+
+/// How long past `exec_timeout_ms` a caller waits for a run before it gives
+/// the run up: the watchdog ends every run it can within milliseconds of
+/// the limit, so a run still going after this is one it cannot end.
+pub const STUCK_AFTER: Duration = Duration::from_secs(2);
+
+/// Waits for the run that answers on `answer`: its output, an engine
+/// failure if its thread ended without one (a panic), or
+/// [`ScriptError::Abandoned`] once `limit_ms` plus [`STUCK_AFTER`] passed.
+fn await_run(answer: &mpsc::Receiver<RunOutput>, limit_ms: u64) -> RunOutput {
+    match answer.recv_timeout(Duration::from_millis(limit_ms) + STUCK_AFTER) {
+        Ok(out) => out,
+        Err(mpsc::RecvTimeoutError::Disconnected) => failed_run(ENGINE_FAILED.into()),
+        Err(mpsc::RecvTimeoutError::Timeout) => abandoned(limit_ms),
+    }
+}
+
+/// The output of a run given up on at `limit_ms` plus [`STUCK_AFTER`].
+pub(crate) fn abandoned(limit_ms: u64) -> RunOutput {
+    RunOutput {
+        result: Err(ScriptError::Abandoned { limit_ms }),
+        console: Vec::new(),
+        calls: 0,
     }
 }
 
@@ -422,6 +469,10 @@ impl std::fmt::Display for ScriptError {
             ScriptError::Uncaught { message } => f.write_str(message),
             ScriptError::Result(e) => write!(f, "the script's result is not JSON: {e}"),
             ScriptError::Engine { message } => write!(f, "the script engine failed: {message}"),
+            ScriptError::Abandoned { limit_ms } => write!(
+                f,
+                "script abandoned: the engine did not stop it at exec_timeout_ms ({limit_ms} ms)"
+            ),
         }
     }
 }
