@@ -17,7 +17,6 @@ const {
   op_fazt_console,
   op_fazt_max_request_body,
 } = core.ops;
-const decode = core.decode;
 const ArrayIsArray = Array.isArray;
 const ArrayBufferIsView = ArrayBuffer.isView;
 const ObjectKeys = Object.keys;
@@ -27,6 +26,9 @@ const ObjectHasOwn = Object.hasOwn;
 const JSONParse = JSON.parse;
 const JSONStringify = JSON.stringify;
 const StringCtor = String;
+const StringFromCharCode = String.fromCharCode;
+const ReflectApply = Reflect.apply;
+const ArrayCtor = Array;
 const Uint8ArrayCtor = Uint8Array;
 const ErrorCtor = Error;
 const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype);
@@ -55,7 +57,8 @@ const BODY_BYTES = 2;
 const BODY_OVER_LIMIT = 3;
 
 // The op's records are arrays (see Outcome in src/op.rs): a response is
-// [status, statusText, url, redirected, [name, value, ...], body], an error
+// [status, statusText, url, redirected, [name, value, ...], text, bytes],
+// an error
 // [code, message, retryable, retryAfterMs | null].
 function throwOutcome(out) {
   const err = new ErrorCtor(out[1]);
@@ -78,30 +81,28 @@ function describe(v) {
   return typeof v;
 }
 
-const NO_BODY = new Uint8ArrayCtor(0);
-
 // The largest body the op accepts, asked for once: a larger one is refused
 // by its size, before it is copied out of the engine.
 let maxBody = -1;
 
-// A body as [kind, text, bytes, size]. Types are recognized by their
-// internal slots (never by `instanceof`, which a Proxy passes), and a view
-// is re-made over its buffer, so the op only ever sees a real Uint8Array.
+// A body as [kind, string, size]. The op receives every body as a string:
+// text as it is, bytes as a binary string (one character per byte). No
+// buffer object is ever handed to an op, because the engine layer reads a
+// buffer's geometry (buffer, byteOffset, byteLength, resizable) through
+// properties a script can redefine. Types are recognized by their internal
+// slots (never by `instanceof`, which a Proxy passes).
 function toBody(body) {
   if (maxBody < 0) maxBody = op_fazt_max_request_body();
-  let kind;
-  let text = "";
-  let bytes = NO_BODY;
-  let size;
   if (typeof body === "string") {
     // UTF-16 units: never more than the UTF-8 bytes the op will send.
-    kind = BODY_TEXT;
-    text = body;
-    size = body.length;
-  } else if (ArrayBufferIsView(body)) {
-    kind = BODY_BYTES;
+    if (body.length > maxBody) return [BODY_OVER_LIMIT, "", body.length];
+    return [BODY_TEXT, body, body.length];
+  }
+  let bytes;
+  if (ArrayBufferIsView(body)) {
     let buffer;
     let offset;
+    let size;
     try {
       size = viewByteLength(body);
       buffer = viewBuffer(body);
@@ -111,16 +112,33 @@ function toBody(body) {
       buffer = dataViewBuffer(body);
       offset = dataViewByteOffset(body);
     }
-    if (size <= maxBody) bytes = new Uint8ArrayCtor(buffer, offset, size);
+    if (size > maxBody) return [BODY_OVER_LIMIT, "", size];
+    bytes = new Uint8ArrayCtor(buffer, offset, size);
   } else if (isArrayBuffer(body)) {
-    kind = BODY_BYTES;
-    size = bufferByteLength(body);
-    if (size <= maxBody) bytes = new Uint8ArrayCtor(body);
+    const size = bufferByteLength(body);
+    if (size > maxBody) return [BODY_OVER_LIMIT, "", size];
+    bytes = new Uint8ArrayCtor(body);
   } else {
     return invalid("body", `expected a string, Uint8Array or ArrayBuffer, got ${describe(body)}`);
   }
-  if (size > maxBody) return [BODY_OVER_LIMIT, "", NO_BODY, size];
-  return [kind, text, bytes, size];
+  return [BODY_BYTES, binaryString(bytes), viewByteLength(bytes)];
+}
+
+const BINARY_CHUNK = 8192;
+
+// `bytes` (a Uint8Array this file made) as one character per byte. Its
+// length comes from the getter taken at start-up, and reading its elements
+// or a fresh array's length runs no script code.
+function binaryString(bytes) {
+  const size = viewByteLength(bytes);
+  let out = "";
+  for (let start = 0; start < size; start += BINARY_CHUNK) {
+    const end = start + BINARY_CHUNK < size ? start + BINARY_CHUNK : size;
+    const codes = new ArrayCtor(end - start);
+    for (let i = start; i < end; i++) codes[i - start] = bytes[i];
+    out += ReflectApply(StringFromCharCode, null, codes);
+  }
+  return out;
 }
 
 function isArrayBuffer(v) {
@@ -243,7 +261,7 @@ class Response {
   }
 
   text() {
-    return decode(this.#out[5]);
+    return this.#out[5];
   }
 
   json() {
@@ -252,7 +270,7 @@ class Response {
   }
 
   bytes() {
-    return new Uint8ArrayCtor(this.#out[5]);
+    return new Uint8ArrayCtor(this.#out[6]);
   }
 }
 
@@ -290,7 +308,7 @@ function fetch(url, options) {
     return invalid("url", `expected a string, got ${describe(url)}`);
   }
   if (options === undefined || options === null) {
-    return outcome(op_fazt_fetch(url, null, "", NO_BODY, BODY_NONE, 0));
+    return outcome(op_fazt_fetch(url, null, "", BODY_NONE, 0));
   }
   const o = options;
   if (typeof o !== "object") return invalid("options", `expected an object, got ${describe(o)}`);
@@ -305,12 +323,12 @@ function fetch(url, options) {
   const headers = toPairs(o.headers);
   const rawBody = o.body;
   const body = rawBody === undefined || rawBody === null
-    ? [BODY_NONE, "", NO_BODY, 0]
+    ? [BODY_NONE, "", 0]
     : toBody(rawBody);
   // A fresh object without a prototype, holding primitives and fresh
   // arrays of strings: converting it runs no script code.
   const args = { __proto__: null, method, headers, timeout, redirect, auth };
-  return outcome(op_fazt_fetch(url, args, body[1], body[2], body[0], body[3]));
+  return outcome(op_fazt_fetch(url, args, body[1], body[0], body[2]));
 }
 
 // A console line is cut to what the op could keep at most before it leaves

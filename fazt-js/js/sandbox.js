@@ -17,6 +17,11 @@ const ReflectGetPrototypeOf = Reflect.getPrototypeOf;
 const ReflectOwnKeys = Reflect.ownKeys;
 const ReflectDeleteProperty = Reflect.deleteProperty;
 const ObjectDefineProperty = Object.defineProperty;
+const ObjectPreventExtensions = Object.preventExtensions;
+const ObjectPrototype = Object.prototype;
+const ArrayPrototype = Array.prototype;
+const SymbolSpecies = Symbol.species;
+const RangeErrorCtor = RangeError;
 
 // ECMAScript (ECMA-262 and ECMA-402) globals the engine provides.
 const ECMASCRIPT = [
@@ -26,7 +31,7 @@ const ECMASCRIPT = [
   "Float16Array", "Float32Array", "Float64Array", "Function", "Infinity",
   "Int16Array", "Int32Array", "Int8Array", "Intl", "Iterator", "JSON", "Map",
   "Math", "NaN", "Number", "Object", "Promise", "Proxy", "RangeError",
-  "ReferenceError", "Reflect", "RegExp", "Set", "SharedArrayBuffer", "String",
+  "ReferenceError", "Reflect", "RegExp", "Set", "String",
   "SuppressedError", "Symbol", "SyntaxError", "TypeError", "URIError",
   "Uint16Array", "Uint32Array", "Uint8Array", "Uint8ClampedArray", "WeakMap",
   "WeakRef", "WeakSet", "decodeURI", "decodeURIComponent", "encodeURI",
@@ -44,7 +49,9 @@ const KEEP = new Set([...ECMASCRIPT, ...DOCUMENTED]);
 // An allowlist, not a denylist: a name a new deno_core or engine version
 // adds (`Deno`, `__bootstrap`, `gc`, `__v8x*`, `performance`, `ShadowRealm`,
 // `WebAssembly`, `Temporal` and its slot symbols today) is removed without
-// anyone having to know it exists. A property that cannot be deleted makes
+// anyone having to know it exists. `SharedArrayBuffer` goes too, as on the
+// web without cross-origin isolation: no other agent can share it, and the
+// engine counts its memory against the heap limit only late. A property that cannot be deleted makes
 // this module throw, and the runtime fails to start: it fails closed.
 for (const key of ReflectOwnKeys(globalThis)) {
   if (typeof key === "string" && KEEP.has(key)) continue;
@@ -132,16 +139,37 @@ function dataProperty(o, key) {
   return undefined;
 }
 
+// The engine layer runs JS of its own while the host holds internal state:
+// it builds stack-trace call sites with `rows.map(...)`, and it fills
+// arrays (an op's result, those rows) by assignment. A script that
+// replaced `map` or put an index accessor on an array's prototypes could
+// run its code inside those steps and make the host re-enter itself (a
+// double borrow, which aborts the process). So nothing can be added to
+// Object.prototype or Array.prototype, and `map`, `constructor` and the
+// species getter that `map` consults cannot be replaced. Existing
+// properties stay writable, so assigning `toString` or `constructor` on
+// ordinary objects keeps working.
+ObjectPreventExtensions(ObjectPrototype);
+ObjectPreventExtensions(ArrayPrototype);
+ObjectDefineProperty(ArrayPrototype, "map", { writable: false, configurable: false });
+ObjectDefineProperty(ArrayPrototype, "constructor", { writable: false, configurable: false });
+ObjectDefineProperty(Array, SymbolSpecies, { configurable: false });
+
 // The completion value as JSON text, through the engine's JSON.stringify
 // captured above (a script may replace the global one). `undefined` (a
 // script ending in a statement) is null; anything else JSON cannot carry
 // (a function, a symbol, a toJSON returning undefined) is a TypeError, like
-// a cycle or a BigInt.
-op_fazt_set_completion(function completion(value) {
+// a cycle or a BigInt. Text longer than `maxUnits` UTF-16 units is a
+// RangeError: it would be over max_result_bytes in any encoding, and is
+// not copied out of the engine.
+op_fazt_set_completion(function completion(value, maxUnits) {
   if (value === undefined) return "null";
   const text = JSONStringify(value);
   if (typeof text !== "string") {
     throw new TypeErrorCtor(`a ${typeof value} cannot be represented as JSON`);
+  }
+  if (text.length > maxUnits) {
+    throw new RangeErrorCtor(`the result is over max_result_bytes (${maxUnits} bytes)`);
   }
   return text;
 });

@@ -144,8 +144,11 @@ fn to_request(args: FetchArgs, body: Option<Vec<u8>>) -> Result<Request, NetErro
 #[derive(Serialize)]
 #[serde(untagged)]
 pub(crate) enum Outcome {
-    /// `[status, statusText, url, redirected, [name, value, ...], body]`.
-    Response(u16, String, String, bool, Vec<String>, ToJsBuffer),
+    /// `[status, statusText, url, redirected, [name, value, ...], text,
+    /// body]`: the body both as text (decoded here, as UTF-8 with
+    /// replacement characters and without a leading BOM, as the web's
+    /// `text()` does) and as bytes.
+    Response(u16, String, String, bool, Vec<String>, String, ToJsBuffer),
     /// `[code, message, retryable, retryAfterMs | null]`.
     Error(&'static str, String, bool, Option<u64>),
 }
@@ -159,11 +162,19 @@ impl From<Result<FetchOk, NetError>> for Outcome {
                 ok.url,
                 ok.redirected,
                 ok.headers.into_iter().flat_map(|(n, v)| [n, v]).collect(),
+                body_text(&ok.body),
                 ok.body.into(),
             ),
             Err(e) => error_outcome(&e),
         }
     }
+}
+
+/// A body decoded as the web's `Response.text()` does: UTF-8, a leading BOM
+/// removed, invalid sequences replaced.
+fn body_text(body: &[u8]) -> String {
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    String::from_utf8_lossy(body).into_owned()
 }
 
 fn error_outcome(e: &NetError) -> Outcome {
@@ -231,23 +242,23 @@ pub(crate) struct Completion(pub(crate) v8::Global<v8::Function>);
 
 /// How `op_fazt_fetch` receives the body; the numbers js/prelude.js passes.
 const BODY_TEXT: u8 = 1;
-const BODY_BYTES: u8 = 2;
+const BODY_BINARY: u8 = 2;
 const BODY_OVER_LIMIT: u8 = 3;
 
-/// The fetch op. Its arguments are primitives, a prototype-less object of
-/// primitives and a Uint8Array (js/prelude.js builds them), so converting
-/// them runs no script code. It takes the state as `Rc<RefCell<_>>` and
-/// borrows it itself: a call made while another holds the state (which
-/// that conversion never allows today) is refused as `NET_ERROR`, not a
-/// panic.
+/// The fetch op. Its arguments are strings, numbers and a prototype-less
+/// object of strings and numbers (js/prelude.js builds them), so converting
+/// them runs no script code and reads no buffer: the body arrives as a
+/// string, text as it is or bytes as a binary string. It takes the state
+/// as `Rc<RefCell<_>>` and borrows it itself: a call made while another
+/// holds the state (which that conversion never allows) is refused as
+/// `NET_ERROR`, not a panic.
 #[op2(reentrant)]
 #[serde]
 pub(crate) fn op_fazt_fetch(
     state: Rc<RefCell<OpState>>,
     #[string] url: String,
     #[serde] options: Option<FetchArgs>,
-    #[string] text: String,
-    #[buffer(copy)] bytes: Vec<u8>,
+    #[string] body: String,
     body_kind: u8,
     body_size: f64,
 ) -> Outcome {
@@ -266,10 +277,17 @@ pub(crate) fn op_fazt_fetch(
         });
     };
     let body = match body_kind {
-        BODY_TEXT => Some(text.into_bytes()),
-        BODY_BYTES => Some(bytes),
+        BODY_TEXT => Some(body.into_bytes()),
+        BODY_BINARY => match binary_string_bytes(&body) {
+            Some(bytes) => Some(bytes),
+            None => {
+                return error_outcome(&NetError::InvalidOption {
+                    option: "body".into(),
+                    reason: "a binary body holds a character above U+00FF".into(),
+                })
+            }
+        },
         BODY_OVER_LIMIT => {
-            // The prelude measured it and kept it in the engine.
             // The prelude measured it against op_fazt_max_request_body and
             // kept it in the engine; the size decides.
             let size = body_size.max(0.0) as u64;
@@ -295,6 +313,14 @@ pub(crate) fn op_fazt_fetch(
         None => args,
     };
     fetch(ctx, args, body).into()
+}
+
+/// The bytes of a binary string (one character, U+0000 to U+00FF, per
+/// byte), or `None` if a character is out of that range.
+fn binary_string_bytes(text: &str) -> Option<Vec<u8>> {
+    text.chars()
+        .map(|c| u8::try_from(u32::from(c)).ok())
+        .collect()
 }
 
 /// The end of the run a call is made in: a call never outlives the run.

@@ -84,10 +84,12 @@ pub enum ScriptError {
         message: String,
     },
     /// The run went on past `exec_timeout_ms` plus [`STUCK_AFTER`]: the
-    /// engine did not stop it (a chain of promise jobs that queue each other
-    /// is run by the engine's microtask loop, which does not check for
-    /// termination). The caller got this answer; the run's thread is left
-    /// running, using a core, until the process ends. Worth alerting on.
+    /// engine did not stop it, because it was in native work that does not
+    /// check for termination (a million-bit BigInt turned into text takes
+    /// seconds, and `join` loops over such values in C; the engine's
+    /// microtask loop does not check either). The caller got this answer;
+    /// the run's thread is left running, using a core, until the process
+    /// ends. Worth alerting on.
     Abandoned {
         /// The limit, in milliseconds.
         limit_ms: u64,
@@ -293,7 +295,7 @@ impl Prepared {
             (tx, thread)
         };
 
-        let result = evaluate(runtime, source, deadline);
+        let result = evaluate(runtime, source, deadline, self.limits.max_result_bytes);
         let _ = done.send(());
         let _ = watchdog.join();
 
@@ -354,7 +356,9 @@ fn evaluate(
     runtime: &mut JsRuntime,
     source: &str,
     deadline: Instant,
+    max_result: u64,
 ) -> Result<serde_json::Value, Stop> {
+    refuse_engine_rewrites(source)?;
     let value = runtime
         .execute_script("script.js", source.to_string())
         .map_err(|e| uncaught(&e))?;
@@ -379,7 +383,12 @@ fn evaluate(
             // The completion function runs script code too (getters,
             // toJSON): under the same deadline, and its failures are the
             // result's.
-            let call = runtime.call_with_args(&completion.0, &[value]);
+            let max_units = {
+                deno_core::scope!(scope, runtime);
+                let max = v8::Number::new(scope, max_result as f64);
+                v8::Global::new(scope, v8::Local::<v8::Value>::from(max))
+            };
+            let call = runtime.call_with_args(&completion.0, &[value, max_units]);
             runtime
                 .with_event_loop_promise(call, Default::default())
                 .await
@@ -398,7 +407,28 @@ fn evaluate(
     let local = v8::Local::new(scope, json);
     let text = serde_v8::from_v8::<String>(scope, local)
         .map_err(|e| ScriptError::Result(e.to_string()))?;
+    if text.len() as u64 > max_result {
+        return Err(Stop::Error(ScriptError::Result(format!(
+            "the result is {} bytes, over max_result_bytes ({max_result} bytes)",
+            text.len()
+        ))));
+    }
     serde_json::from_str(&text).map_err(|e| Stop::Error(ScriptError::Result(e.to_string())))
+}
+
+/// Texts the engine layer (v8x) rewrites into calls to a helper it puts on
+/// the global when it compiles the script, after the sandbox cleaned the
+/// global: a script containing them, even in a comment or a string, is
+/// refused.
+const ENGINE_REWRITES: &[&str] = &["import.defer", "import.source"];
+
+fn refuse_engine_rewrites(source: &str) -> Result<(), ScriptError> {
+    match ENGINE_REWRITES.iter().find(|text| source.contains(**text)) {
+        Some(text) => Err(ScriptError::Uncaught {
+            message: format!("Uncaught SyntaxError: {text} is not supported in a script"),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// A failure of the event loop as a [`ScriptError`].

@@ -197,7 +197,7 @@ const PIECES: &[&str] = &[
     "Object.prototype.method = 'DELETE';",
     "Array.prototype[0] = 'x';",
     "JSON.stringify = null;",
-    "Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);",
+    "Atomics.wait(new Int32Array(new ArrayBuffer(16)), 0, 0, 10);",
     "throw new Proxy({}, { get() { throw 1; } });",
     "throw Symbol();",
     "({ get x() { throw 1; } });",

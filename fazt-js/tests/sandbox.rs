@@ -187,7 +187,7 @@ fn atomics_cannot_block_a_script() {
     let env = env_with(Limits::default());
     let v = env.value(
         r#"
-        const ia = new Int32Array(new SharedArrayBuffer(4));
+        const ia = new Int32Array(new ArrayBuffer(16));
         const names = [];
         for (const f of [() => Atomics.wait(ia, 0, 0, 30000), () => Atomics.waitAsync(ia, 0, 0, 30000)]) {
             try { f(); names.push("waited"); } catch (e) { names.push(e.name); }
@@ -266,4 +266,84 @@ fn a_fetch_never_outlives_the_run() {
         took < std::time::Duration::from_millis(1800),
         "took {took:?}"
     );
+}
+
+#[test]
+fn a_result_over_max_result_bytes_is_refused_before_it_is_parsed() {
+    let mut limits = Limits::default();
+    limits.set("max_result_bytes", 1024).unwrap();
+    let env = env_with(limits);
+    assert_eq!(env.value("'x'.repeat(1000)"), json!("x".repeat(1000)));
+    for (script, why) in [
+        // Over the limit in UTF-16 units: refused inside the engine.
+        ("'x'.repeat(2000)", "over max_result_bytes (1024 bytes)"),
+        // 600 units, 1202 bytes of UTF-8: refused by the host.
+        (
+            "'é'.repeat(600)",
+            "the result is 1202 bytes, over max_result_bytes (1024 bytes)",
+        ),
+    ] {
+        let out = env.run(script);
+        assert!(
+            matches!(out.result, Err(ScriptError::Result(ref m)) if m.contains(why)),
+            "{script}: {:?}",
+            out.result
+        );
+    }
+}
+
+#[test]
+fn request_bodies_of_every_kind_arrive_byte_for_byte() {
+    let env = common::env(Limits::default(), EntryRules::default(), |seen| {
+        Reply::ok(
+            seen.body
+                .iter()
+                .map(|b| b.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+        )
+    });
+    let v = env.value(
+        r#"
+        const all = new Uint8Array(256).map((_, i) => i);
+        const post = (body) => fazt.net.fetch("BASE/x", { method: "POST", body }).text();
+        const whole = post(all);
+        [whole.split(",").length,
+         whole === Array.from(all).join(","),
+         post(all.subarray(250)),
+         post(new DataView(all.buffer, 1, 2)),
+         post(all.buffer.slice(0, 3)),
+         post("é")]
+        "#,
+    );
+    assert_eq!(
+        v,
+        json!([
+            256,
+            true,
+            "250,251,252,253,254,255",
+            "1,2",
+            "0,1,2",
+            "195,169"
+        ])
+    );
+}
+
+#[test]
+fn response_text_is_decoded_as_the_web_does() {
+    let env = common::env(Limits::default(), EntryRules::default(), |seen| match seen
+        .target
+        .as_str()
+    {
+        "/bom" => Reply::ok(b"\xEF\xBB\xBFhi".to_vec()),
+        "/invalid" => Reply::ok(b"a\xFFb".to_vec()),
+        _ => Reply::ok("caf\u{e9}"),
+    });
+    let v = env.value(
+        r#"["/bom", "/invalid", "/utf8"].map((p) => {
+            const r = fazt.net.fetch("BASE" + p);
+            return [r.text(), Array.from(r.bytes()).length];
+        })"#,
+    );
+    assert_eq!(v, json!([["hi", 5], ["a\u{fffd}b", 3], ["café", 5]]));
 }

@@ -91,6 +91,8 @@ limits! {
     log_flush_ms: 1000, 500, 10_000, "ms", "Log flush interval", "How often buffered request-log entries are written.";
     /// Console output kept per script run.
     max_console_bytes: 64 * KIB, KIB, MIB, "bytes", "Console output limit", "Bytes of console output kept per script run; the rest is dropped with a marker.";
+    /// Largest result of a script run.
+    max_result_bytes: MIB, KIB, 10 * MIB, "bytes", "Result limit", "Largest completion value of a script run, as JSON text.";
     /// Response cache entries.
     cache_max_items: 0, 0, 10_000, "entries", "Cache entries", "Responses kept in the memory cache (0 = off).";
     /// Response cache size.

@@ -1,2 +1,2 @@
 // expect: uncaught Atomics.waitAsync
-(async () => { await Atomics.waitAsync(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 30000).value; })()
+(async () => { await Atomics.waitAsync(new Int32Array(new ArrayBuffer(16)), 0, 0, 30000).value; })()

@@ -1,2 +1,2 @@
 // expect: uncaught Atomics.wait
-Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 30000)
+Atomics.wait(new Int32Array(new ArrayBuffer(16)), 0, 0, 30000)
