@@ -22,6 +22,15 @@ const ObjectPrototype = Object.prototype;
 const ArrayPrototype = Array.prototype;
 const SymbolSpecies = Symbol.species;
 const RangeErrorCtor = RangeError;
+const ErrorCtor = Error;
+const IndirectEval = eval;
+const ReflectApply = Reflect.apply;
+const StringPrototypeSlice = (s, a, b) => ReflectApply(String.prototype.slice, s, [a, b]);
+const PromiseCtor = Promise;
+const PromiseResolveStatic = Promise.resolve;
+const PromisePrototypeThen = Promise.prototype.then;
+const PromiseResolve = (v) => ReflectApply(PromiseResolveStatic, PromiseCtor, [v]);
+const PromiseThen = (p, ok, err) => ReflectApply(PromisePrototypeThen, p, [ok, err]);
 
 // ECMAScript (ECMA-262 and ECMA-402) globals the engine provides.
 const ECMASCRIPT = [
@@ -89,41 +98,51 @@ for (const name of ["wait", "waitAsync", "notify"]) {
   });
 }
 
-// How the host describes an uncaught exception. It never calls into the
-// thrown value (no toString, no getters, no Proxy traps, only data
-// properties of a real Error and its prototypes), so describing it runs no
-// script code and cannot fail.
-op_set_format_exception_callback(formatException);
+// How a thrown value is described: `Name: message` for an Error, the text
+// of a primitive, `[object]` for anything else. It never calls into the
+// value (no toString, no getters, no Proxy traps: only data properties of
+// a real Error and its prototypes), so describing it runs no script code
+// and cannot fail; the text is cut at MAX_DESCRIPTION units.
+const MAX_DESCRIPTION = 16 * 1024;
 
-// An exception thrown by a queueMicrotask callback is reported, as a
-// browser reports it, on the console, and the run goes on.
-const consoleError = globalThis.console.error;
-core.setReportExceptionCallback((e) => consoleError(formatException(e)));
-
-function formatException(e) {
+function describe(e) {
+  let text;
   switch (typeof e) {
     case "string":
-      return `Uncaught ${e}`;
+      text = e;
+      break;
     case "number":
     case "boolean":
     case "bigint":
     case "undefined":
-      return `Uncaught ${StringCtor(e)}`;
+      text = StringCtor(e);
+      break;
     case "symbol":
-      return "Uncaught Symbol()";
+      text = "Symbol()";
+      break;
     case "function":
-      return "Uncaught [function]";
+      text = "[function]";
+      break;
     default:
-      if (e === null) return "Uncaught null";
-      if (!ErrorIsError(e)) return "Uncaught [object]";
-      try {
-        const name = dataProperty(e, "name") ?? "Error";
-        const message = dataProperty(e, "message") ?? "";
-        return message === "" ? `Uncaught ${name}` : `Uncaught ${name}: ${message}`;
-      } catch {
-        return "Uncaught Error";
+      if (e === null) {
+        text = "null";
+      } else if (!ErrorIsError(e)) {
+        text = "[object]";
+      } else {
+        try {
+          const name = cut(dataProperty(e, "name") ?? "Error");
+          const message = cut(dataProperty(e, "message") ?? "");
+          text = message === "" ? name : `${name}: ${message}`;
+        } catch {
+          text = "Error";
+        }
       }
   }
+  return cut(text);
+}
+
+function cut(text) {
+  return text.length > MAX_DESCRIPTION ? `${StringPrototypeSlice(text, 0, MAX_DESCRIPTION)}... [truncated]` : text;
 }
 
 // A string data property of `o` or of its first prototypes; getters are
@@ -138,6 +157,75 @@ function dataProperty(o, key) {
   }
   return undefined;
 }
+
+// Only strings reach the host: deno_core reads an uncaught Error's
+// properties, call sites and internal slots while it converts it, and a
+// script can plant values there that make that conversion panic or abort.
+// A script's failure therefore crosses as the string `describe` made, and
+// the host's own description of an uncaught value is the same text.
+op_set_format_exception_callback((e) => `Uncaught ${describe(e)}`);
+
+// An exception thrown by a queueMicrotask callback is reported, as a
+// browser reports it, on the console, and the run goes on.
+const consoleError = globalThis.console.error;
+core.setReportExceptionCallback((e) => consoleError(`Uncaught ${describe(e)}`));
+
+// The stack a script reads is formatted here, within bounds, instead of by
+// deno_core (which aborts when the text does not fit in the heap): a
+// script may still set its own Error.prepareStackTrace, and setting it to
+// anything else restores this one.
+const MAX_FRAMES = 32;
+let userPrepareStackTrace;
+
+function prepareStackTrace(error, callsites) {
+  let out = describe(error);
+  const n = callsites.length < MAX_FRAMES ? callsites.length : MAX_FRAMES;
+  for (let i = 0; i < n; i++) {
+    let frame;
+    try {
+      frame = cut(StringCtor(callsites[i]));
+    } catch {
+      frame = "<unknown>";
+    }
+    out += `\n    at ${frame}`;
+  }
+  return out;
+}
+
+ObjectDefineProperty(Error, "prepareStackTrace", {
+  get() {
+    return userPrepareStackTrace ?? prepareStackTrace;
+  },
+  set(f) {
+    userPrepareStackTrace = typeof f === "function" && f !== prepareStackTrace ? f : undefined;
+  },
+  enumerable: false,
+  configurable: false,
+});
+
+// The engine layer reads internal properties of the object it captures a
+// stack for (`__v82_wasm_stack_frames`, sized by the script, among them),
+// so a stack is captured on a fresh Error and only its text is put on the
+// script's object.
+const ErrorCaptureStackTrace = Error.captureStackTrace;
+ObjectDefineProperty(Error, "captureStackTrace", {
+  value: function captureStackTrace(target, constructorOpt) {
+    if (target === null || (typeof target !== "object" && typeof target !== "function")) {
+      throw new TypeErrorCtor("Error.captureStackTrace needs an object");
+    }
+    const holder = new ErrorCtor();
+    ReflectApply(ErrorCaptureStackTrace, Error, [holder, constructorOpt]);
+    ObjectDefineProperty(target, "stack", {
+      value: holder.stack,
+      writable: true,
+      enumerable: false,
+      configurable: true,
+    });
+  },
+  writable: true,
+  enumerable: false,
+  configurable: true,
+});
 
 // The engine layer runs JS of its own while the host holds internal state:
 // it builds stack-trace call sites with `rows.map(...)`, and it fills
@@ -155,6 +243,23 @@ ObjectDefineProperty(ArrayPrototype, "map", { writable: false, configurable: fal
 ObjectDefineProperty(ArrayPrototype, "constructor", { writable: false, configurable: false });
 ObjectDefineProperty(Array, SymbolSpecies, { configurable: false });
 
+// The script runs here, as global code (an indirect eval: top-level
+// declarations land on the global, the completion value is returned), and
+// settles with its completion value, awaited if it is a promise or a
+// thenable. What it throws, or rejects with, reaches the host as the
+// string `describe` made.
+function evaluate(source) {
+  let value;
+  try {
+    value = IndirectEval(source);
+  } catch (e) {
+    throw describe(e);
+  }
+  return PromiseThen(PromiseResolve(value), undefined, (e) => {
+    throw describe(e);
+  });
+}
+
 // The completion value as JSON text, through the engine's JSON.stringify
 // captured above (a script may replace the global one). `undefined` (a
 // script ending in a statement) is null; anything else JSON cannot carry
@@ -162,14 +267,20 @@ ObjectDefineProperty(Array, SymbolSpecies, { configurable: false });
 // a cycle or a BigInt. Text longer than `maxUnits` UTF-16 units is a
 // RangeError: it would be over max_result_bytes in any encoding, and is
 // not copied out of the engine.
-op_fazt_set_completion(function completion(value, maxUnits) {
-  if (value === undefined) return "null";
-  const text = JSONStringify(value);
-  if (typeof text !== "string") {
-    throw new TypeErrorCtor(`a ${typeof value} cannot be represented as JSON`);
+function complete(value, maxUnits) {
+  try {
+    if (value === undefined) return "null";
+    const text = JSONStringify(value);
+    if (typeof text !== "string") {
+      throw new TypeErrorCtor(`a ${typeof value} cannot be represented as JSON`);
+    }
+    if (text.length > maxUnits) {
+      throw new RangeErrorCtor(`the result is over max_result_bytes (${maxUnits} bytes)`);
+    }
+    return text;
+  } catch (e) {
+    throw describe(e);
   }
-  if (text.length > maxUnits) {
-    throw new RangeErrorCtor(`the result is over max_result_bytes (${maxUnits} bytes)`);
-  }
-  return text;
-});
+}
+
+op_fazt_set_completion(evaluate, complete);

@@ -236,9 +236,15 @@ impl Console {
     }
 }
 
-/// The completion function the sandbox prelude registers: it turns a run's
-/// completion value into JSON text with the engine's own `JSON.stringify`.
-pub(crate) struct Completion(pub(crate) v8::Global<v8::Function>);
+/// The two functions the sandbox prelude registers: `evaluate` runs a
+/// script's source and settles with its completion value, `complete` turns
+/// that value into JSON text. Whatever either throws is a string the
+/// sandbox built without calling into the thrown value, so deno_core never
+/// converts a value a script controls.
+pub(crate) struct Completion {
+    pub(crate) evaluate: v8::Global<v8::Function>,
+    pub(crate) complete: v8::Global<v8::Function>,
+}
 
 /// How `op_fazt_fetch` receives the body; the numbers js/prelude.js passes.
 const BODY_TEXT: u8 = 1;
@@ -394,19 +400,22 @@ pub(crate) fn op_fazt_console(state: Rc<RefCell<OpState>>, #[string] line: Strin
     }
 }
 
-/// Registers the completion function (see [`Completion`]); only the first
+/// Registers the sandbox's functions (see [`Completion`]); only the first
 /// registration counts.
 #[op2(fast, reentrant)]
 pub(crate) fn op_fazt_set_completion(
     scope: &mut v8::PinScope,
     state: Rc<RefCell<OpState>>,
-    f: v8::Local<v8::Function>,
+    evaluate: v8::Local<v8::Function>,
+    complete: v8::Local<v8::Function>,
 ) {
     let Ok(mut state) = state.try_borrow_mut() else {
         return;
     };
     if !state.has::<Completion>() {
-        let f = v8::Global::new(scope, f);
-        state.put(Completion(f));
+        state.put(Completion {
+            evaluate: v8::Global::new(scope, evaluate),
+            complete: v8::Global::new(scope, complete),
+        });
     }
 }

@@ -358,15 +358,24 @@ fn evaluate(
     deadline: Instant,
     max_result: u64,
 ) -> Result<serde_json::Value, Stop> {
-    refuse_engine_rewrites(source)?;
-    let value = runtime
-        .execute_script("script.js", source.to_string())
-        .map_err(|e| uncaught(&e))?;
     let completion = runtime
         .op_state()
         .borrow_mut()
         .try_take::<Completion>()
-        .ok_or_else(|| ScriptError::Result("the runtime has no completion function".into()))?;
+        .ok_or_else(|| ScriptError::Engine {
+            message: "the runtime has no sandbox (fazt_sandbox was not loaded)".into(),
+        })?;
+    let (source, max_units) = {
+        deno_core::scope!(scope, runtime);
+        let text = v8::String::new(scope, source).ok_or_else(|| ScriptError::Uncaught {
+            message: "Uncaught RangeError: the script is too long".into(),
+        })?;
+        let max = v8::Number::new(scope, max_result as f64);
+        (
+            v8::Global::new(scope, v8::Local::<v8::Value>::from(text)),
+            v8::Global::new(scope, v8::Local::<v8::Value>::from(max)),
+        )
+    };
     let driver = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -375,20 +384,15 @@ fn evaluate(
         })?;
     let json = driver.block_on(async {
         let run = async {
-            let resolve = runtime.resolve(value);
+            // The script, and every promise it leaves, under the deadline.
+            let call = runtime.call_with_args(&completion.evaluate, &[source]);
             let value = runtime
-                .with_event_loop_promise(resolve, Default::default())
+                .with_event_loop_promise(call, Default::default())
                 .await
                 .map_err(core_error)?;
-            // The completion function runs script code too (getters,
-            // toJSON): under the same deadline, and its failures are the
-            // result's.
-            let max_units = {
-                deno_core::scope!(scope, runtime);
-                let max = v8::Number::new(scope, max_result as f64);
-                v8::Global::new(scope, v8::Local::<v8::Value>::from(max))
-            };
-            let call = runtime.call_with_args(&completion.0, &[value, max_units]);
+            // `complete` runs script code too (getters, toJSON): under the
+            // same deadline, and its failures are the result's.
+            let call = runtime.call_with_args(&completion.complete, &[value, max_units]);
             runtime
                 .with_event_loop_promise(call, Default::default())
                 .await
@@ -414,21 +418,6 @@ fn evaluate(
         ))));
     }
     serde_json::from_str(&text).map_err(|e| Stop::Error(ScriptError::Result(e.to_string())))
-}
-
-/// Texts the engine layer (v8x) rewrites into calls to a helper it puts on
-/// the global when it compiles the script, after the sandbox cleaned the
-/// global: a script containing them, even in a comment or a string, is
-/// refused.
-const ENGINE_REWRITES: &[&str] = &["import.defer", "import.source"];
-
-fn refuse_engine_rewrites(source: &str) -> Result<(), ScriptError> {
-    match ENGINE_REWRITES.iter().find(|text| source.contains(**text)) {
-        Some(text) => Err(ScriptError::Uncaught {
-            message: format!("Uncaught SyntaxError: {text} is not supported in a script"),
-        }),
-        None => Ok(()),
-    }
 }
 
 /// A failure of the event loop as a [`ScriptError`].
@@ -459,24 +448,28 @@ fn truncate(mut message: String) -> String {
     message
 }
 
+/// An uncaught exception as a [`ScriptError`]. The sandbox throws every
+/// script failure to the host as a string (`Name: message`), which deno_core
+/// prefixes with `Uncaught ` (and `(in promise) `); a `NetError` becomes
+/// [`ScriptError::Net`].
 fn uncaught(e: &deno_core::error::JsError) -> ScriptError {
-    let message = e
-        .message
-        .clone()
-        .unwrap_or_else(|| e.exception_message.clone());
-    if e.name.as_deref() == Some("NetError") {
+    let text = &e.exception_message;
+    let described = text
+        .strip_prefix("Uncaught ")
+        .map(|t| t.strip_prefix("(in promise) ").unwrap_or(t));
+    if let Some(message) = described.and_then(|t| t.strip_prefix("NetError: ")) {
         if let Some((code, _)) = message
             .split_once(':')
             .filter(|(c, _)| c.starts_with("NET_"))
         {
             return ScriptError::Net {
                 code: code.to_string(),
-                message: truncate(message),
+                message: truncate(message.to_string()),
             };
         }
     }
     ScriptError::Uncaught {
-        message: truncate(e.exception_message.clone()),
+        message: truncate(text.clone()),
     }
 }
 

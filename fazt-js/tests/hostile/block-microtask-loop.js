@@ -1,2 +1,2 @@
-// expect: value 1
+// expect: timeout
 function again() { queueMicrotask(again); } again(); 1

@@ -1,4 +1,4 @@
-// expect: uncaught import.defer is not supported
+// expect: value "undefined"
 // The engine layer puts __v8x_import_defer on the global when a script
 // mentions import.defer, even in a comment: import.defer
 typeof __v8x_import_defer
