@@ -331,9 +331,10 @@ pub(crate) struct SecretSetArgs {
     /// Header name (`--as header`) or query parameter (`--as query`)
     #[arg(long)]
     key: Option<String>,
-    /// Only inject it for this host (`api.example.com` or `*.example.com`)
+    /// The host it is injected for, and no other (`api.example.com` or
+    /// `*.example.com`); required
     #[arg(long)]
-    domain: Option<String>,
+    domain: String,
     /// Scope the secret to one app
     #[arg(long)]
     app: Option<String>,
@@ -342,13 +343,11 @@ pub(crate) struct SecretSetArgs {
 pub(crate) fn secret_set(g: &Global, a: &SecretSetArgs) -> Result<(), Failure> {
     fazt_secrets::check_name(&a.name)?;
     let mode = InjectMode::parse(&a.inject_as, a.key.as_deref())?;
-    if let Some(d) = &a.domain {
-        fazt_policy::HostPattern::parse(d).map_err(usage)?;
-    }
+    fazt_policy::HostPattern::parse(&a.domain).map_err(usage)?;
     let app = app_id(a.app.as_deref())?;
     let value = read_secret_value(&a.name)?;
     let store = open_store(g)?;
-    store.set_secret(app.as_ref(), &a.name, &value, &mode, a.domain.as_deref())?;
+    store.set_secret(app.as_ref(), &a.name, &value, &mode, Some(&a.domain))?;
     print(&format!(
         "stored secret {} ({})\n",
         a.name,
@@ -375,7 +374,7 @@ fn read_secret_value(name: &str) -> Result<String, Failure> {
         .unwrap_or(&value)
         .to_string();
     if value.is_empty() {
-        return Err(usage(format!("no value for secret {name}: pipe it on stdin, e.g. `printf %s \"$KEY\" | fazt secret set {name}`")));
+        return Err(usage(format!("no value for secret {name}: pipe it on stdin, e.g. `printf %s \"$KEY\" | fazt secret set {name} --domain HOST`")));
     }
     Ok(value)
 }
@@ -401,7 +400,7 @@ pub(crate) fn secret_list(g: &Global, app: Option<&str>, as_json: bool) -> Resul
         return print_json(&rows);
     }
     if list.is_empty() {
-        return print("no secrets; add one with `fazt secret set NAME`\n");
+        return print("no secrets; add one with `fazt secret set NAME --domain HOST`\n");
     }
     let mut out = String::new();
     for s in &list {
@@ -414,7 +413,7 @@ pub(crate) fn secret_list(g: &Global, app: Option<&str>, as_json: bool) -> Resul
                 .as_deref()
                 .map_or("global".to_string(), |a| format!("app \"{a}\"")),
             how,
-            s.domain.as_deref().unwrap_or("any domain"),
+            s.domain.as_deref().unwrap_or("no domain: never injected"),
             s.masked
         ));
     }

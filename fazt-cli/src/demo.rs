@@ -164,7 +164,7 @@ fn tour(dir: &std::path::Path) -> Result<(), Failure> {
     out.push_str(&format!(
         "{logged} calls were logged to the request log (host and path only, no query strings or secrets).\n"
     ));
-    out.push_str("Try your own: `fazt net allow api.example.com`, `fazt secret set NAME`, `fazt run script.js`.\n");
+    out.push_str("Try your own: `fazt net allow api.example.com`, `fazt secret set NAME --domain HOST`, `fazt run script.js`.\n");
     print(&out)
 }
 

@@ -256,6 +256,11 @@ pub enum NetError {
         /// The secret's name.
         name: String,
     },
+    /// The secret is bound to no domain, so it is used for none.
+    SecretUnbound {
+        /// The secret's name.
+        name: String,
+    },
     /// The secret is bound to another domain than the request's host.
     SecretDomain {
         /// The secret's name.
@@ -301,7 +306,7 @@ impl NetError {
             | Dns { .. }
             | Tls { .. }
             | Connection { .. } => ErrorCode::Error,
-            SecretMissing { .. } | SecretDomain { .. } => ErrorCode::Auth,
+            SecretMissing { .. } | SecretUnbound { .. } | SecretDomain { .. } => ErrorCode::Auth,
             RateLimited { .. } => ErrorCode::Rate,
         }
     }
@@ -351,8 +356,47 @@ impl NetError {
             Tls { .. } => "tls",
             Connection { .. } => "connection",
             SecretMissing { .. } => "secret",
-            SecretDomain { .. } => "secret-domain",
+            SecretUnbound { .. } | SecretDomain { .. } => "secret-domain",
             RateLimited { .. } => "rate_limit",
+        }
+    }
+
+    /// This error with `f` applied to its free-text parts (the reasons a
+    /// library or a server supplied); names, hosts and numbers are kept.
+    /// The transport passes [`Injection::scrub`](crate::Injection::scrub).
+    pub fn map_reasons(self, f: impl Fn(&str) -> String) -> NetError {
+        use NetError::*;
+        match self {
+            InvalidUrl { reason } => InvalidUrl { reason: f(&reason) },
+            InvalidHost { host, reason } => InvalidHost {
+                host,
+                reason: f(&reason),
+            },
+            InvalidHeader { name, reason } => InvalidHeader {
+                name,
+                reason: f(&reason),
+            },
+            InvalidOption { option, reason } => InvalidOption {
+                option,
+                reason: f(&reason),
+            },
+            InvalidRedirect { host, reason } => InvalidRedirect {
+                host,
+                reason: f(&reason),
+            },
+            Dns { host, reason } => Dns {
+                host,
+                reason: f(&reason),
+            },
+            Tls { host, reason } => Tls {
+                host,
+                reason: f(&reason),
+            },
+            Connection { host, reason } => Connection {
+                host,
+                reason: f(&reason),
+            },
+            other => other,
         }
     }
 
@@ -469,6 +513,10 @@ impl NetError {
             Tls { host, reason } => write!(f, "TLS with host {host} failed: {reason}"),
             Connection { host, reason } => write!(f, "connection to host {host} failed: {reason}"),
             SecretMissing { name } => write!(f, "secret \"{name}\" does not exist"),
+            SecretUnbound { name } => write!(
+                f,
+                "secret \"{name}\" is not bound to a domain; set it again with `fazt secret set {name} --domain HOST`"
+            ),
             SecretDomain { name, host } => write!(
                 f,
                 "secret \"{name}\" is bound to another domain than host {host}"

@@ -81,6 +81,7 @@ pub use limits::{FieldSchema, Limits, LimitsError};
 pub use policy::{Approved, Hop, Policy};
 pub use rate::TokenBucket;
 pub use seams::{
-    AllowlistSource, InjectAs, Injection, LogEntry, LogSink, NullSink, SecretInjector, SecretValue,
+    check_secret_domain, AllowlistSource, InjectAs, Injection, LogEntry, LogSink, NullSink,
+    SecretInjector, SecretValue, REDACTED,
 };
 pub use target::{Origin, Scheme, Target};

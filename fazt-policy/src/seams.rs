@@ -2,9 +2,10 @@
 //! fazt-secrets (and by test doubles) and called by fazt-transport, so the
 //! two never depend on each other.
 
+use std::borrow::Cow;
 use std::fmt;
 
-use crate::{Allowlist, CanonicalHost, ErrorCode, NetError};
+use crate::{Allowlist, CanonicalHost, ErrorCode, HostPattern, NetError};
 
 /// Where an injected secret goes in the outgoing request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,9 +52,75 @@ pub struct Injection {
     pub value: SecretValue,
 }
 
+impl Injection {
+    /// The rule for text that goes back to the caller (the final URL, every
+    /// response header, an error message): every occurrence of the secret's
+    /// value, as it is or percent-encoded, becomes `[REDACTED]`. A server
+    /// may echo what it received anywhere; the value never comes back.
+    pub fn scrub<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let value = self.value.expose();
+        if value.is_empty() {
+            return Cow::Borrowed(text);
+        }
+        let forms = [
+            value.to_string(),
+            url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>(),
+            percent_encode_all(value),
+        ];
+        let mut out = Cow::Borrowed(text);
+        for form in forms.iter().filter(|f| !f.is_empty()) {
+            if out.contains(form.as_str()) {
+                out = Cow::Owned(out.replace(form.as_str(), REDACTED));
+            }
+        }
+        out
+    }
+}
+
+/// What a scrubbed secret value is replaced with.
+pub const REDACTED: &str = "[REDACTED]";
+
+/// `value` with every byte but ASCII letters and digits percent-encoded.
+fn percent_encode_all(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// The secret binding rule: a secret named `name`, bound to `domain`, may be
+/// injected into a request to `host` only if the domain matches it; a secret
+/// bound to no domain is injected nowhere.
+///
+/// # Errors
+/// [`NetError::SecretUnbound`] without a domain, [`NetError::SecretDomain`]
+/// when it does not match.
+pub fn check_secret_domain(
+    name: &str,
+    domain: Option<&HostPattern>,
+    host: &CanonicalHost,
+) -> Result<(), NetError> {
+    match domain {
+        None => Err(NetError::SecretUnbound {
+            name: name.to_string(),
+        }),
+        Some(domain) if !domain.matches(host) => Err(NetError::SecretDomain {
+            name: name.to_string(),
+            host: host.to_string(),
+        }),
+        Some(_) => Ok(()),
+    }
+}
+
 /// Resolves a secret name (`auth: "STRIPE_KEY"`) into an injection for one
 /// request. Implementations check scope (the app's secret first, then a
-/// global one) and domain binding.
+/// global one) and domain binding ([`check_secret_domain`]).
 pub trait SecretInjector: Send + Sync {
     /// Looks `name` up for `app`, for a request to `host`.
     ///

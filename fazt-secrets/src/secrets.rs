@@ -4,7 +4,8 @@ use std::fmt;
 
 use fazt_policy::headers::{check_header_name, DROPPED_REQUEST_HEADERS};
 use fazt_policy::{
-    AppId, CanonicalHost, HostPattern, InjectAs, Injection, NetError, SecretInjector, SecretValue,
+    check_secret_domain, AppId, CanonicalHost, HostPattern, InjectAs, Injection, NetError,
+    SecretInjector, SecretValue,
 };
 use rusqlite::{params, OptionalExtension};
 
@@ -260,15 +261,11 @@ impl SecretInjector for Store {
             // as a missing secret, without the SQLite detail.
             .map_err(|_| missing())?;
         let (kind, key, domain, value) = row.ok_or_else(missing)?;
-        if !domain.is_empty() {
-            let bound = HostPattern::parse(&domain).map_err(|_| missing())?;
-            if !bound.matches(host) {
-                return Err(NetError::SecretDomain {
-                    name: name.to_string(),
-                    host: host.to_string(),
-                });
-            }
-        }
+        let bound = match domain.as_str() {
+            "" => None,
+            d => Some(HostPattern::parse(d).map_err(|_| missing())?),
+        };
+        check_secret_domain(name, bound.as_ref(), host)?;
         let mode = InjectMode::from_columns(&kind, key).ok_or_else(missing)?;
         Ok(Injection {
             inject_as: mode.0,

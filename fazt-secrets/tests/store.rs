@@ -69,7 +69,7 @@ fn secrets_crud_and_scope() {
         "STRIPE_KEY",
         "shop-value",
         &InjectMode::parse("header", Some("X-Key")).unwrap(),
-        None,
+        Some("evil.test"),
     )
     .unwrap();
     let all = s.list_secrets(None).unwrap();
@@ -180,7 +180,7 @@ fn secret_validation_errors() {
 #[test]
 fn values_are_masked_and_never_shown() {
     let s = Store::in_memory().unwrap();
-    s.set_secret(None, "LONG", SENTINEL, &bearer(), None)
+    s.set_secret(None, "LONG", SENTINEL, &bearer(), Some("a.test"))
         .unwrap();
     s.set_secret(None, "SHORT", "abc123", &bearer(), None)
         .unwrap();
@@ -490,4 +490,17 @@ fn log_queries_and_stats() {
     );
     assert!((h1.error_rate - 4.0 / 34.0).abs() < 1e-9);
     assert_eq!(stats[0].host, "h1.test", "busiest first");
+}
+
+/// A secret stored without a domain (by an older version, or through the
+/// library) is injected nowhere, with the fix in the message.
+#[test]
+fn a_secret_without_a_domain_is_refused_at_use() {
+    let s = Store::in_memory().unwrap();
+    s.set_secret(None, "FREE", SENTINEL, &bearer(), None)
+        .unwrap();
+    let e = s.resolve(None, "FREE", &host("api.test")).unwrap_err();
+    assert_eq!((e.code(), e.rule()), (ErrorCode::Auth, "secret-domain"));
+    assert!(e.to_string().contains("--domain"), "{e}");
+    assert!(!e.to_string().contains(SENTINEL));
 }

@@ -196,7 +196,15 @@ impl EgressClient {
         };
         let result = call.run(approved, method, headers, req.body, injection.as_ref());
         budget.finish_call(net_start.elapsed());
-        let (response, ttl) = result?;
+        // A server may echo the injected value anywhere it can: nothing of
+        // it goes back to the caller.
+        let (response, ttl) = match &injection {
+            Some(secret) => match result {
+                Ok((response, ttl)) => Ok((scrub_response(response, secret), ttl)),
+                Err(e) => Err(e.map_reasons(|t| secret.scrub(t).into_owned())),
+            },
+            None => result,
+        }?;
         if let (Some(cache), Some(key), Some(ttl)) = (&self.inner.cache, cache_key, ttl) {
             if response.ok() && !response.redirected && storable(&response.headers) {
                 cache.put(key, &response, ttl, Instant::now());
@@ -227,6 +235,28 @@ impl EgressClient {
     }
 }
 
+/// `response` with every trace of `secret` scrubbed from what the caller
+/// sees besides the body: the final URL and every header value.
+fn scrub_response(mut response: Response, secret: &Injection) -> Response {
+    response.url = secret.scrub(&response.url).into_owned();
+    if response
+        .headers
+        .pairs()
+        .iter()
+        .any(|(_, v)| secret.scrub(v) != v.as_str())
+    {
+        let pairs: Vec<(String, String)> = response
+            .headers
+            .pairs()
+            .iter()
+            .map(|(n, v)| (n.clone(), secret.scrub(v).into_owned()))
+            .collect();
+        response.headers =
+            ResponseHeaders::from_pairs(pairs.iter().map(|(n, v)| (n.as_str(), v.clone())));
+    }
+    response
+}
+
 /// One call in flight: the redirect loop.
 struct Call<'a> {
     client: &'a EgressClient,
@@ -250,6 +280,9 @@ impl Call<'_> {
         let ttl = first.cache_ttl;
         let mut current = first;
         let mut hops = 0u32;
+        // Once the chain has left the secret's origin, nothing is injected
+        // again: the other origin chose where the chain goes next.
+        let mut left_origin = false;
         loop {
             if let Some((per_minute, burst)) = current.rate {
                 let key = format!("{} {}", current.entry.scope(), current.entry);
@@ -261,7 +294,8 @@ impl Call<'_> {
                 )?;
             }
             // The secret goes only to the origin it was resolved for.
-            let inject = injection.filter(|_| current.target.origin() == secret_origin);
+            left_origin |= current.target.origin() != secret_origin;
+            let inject = injection.filter(|_| !left_origin);
             let resp = self.send(&current, &method, &headers, body.as_deref(), inject)?;
             let status = resp.status().as_u16();
             let location = resp

@@ -617,13 +617,13 @@ fn bearer_secrets() -> MemorySecrets {
             "HDR",
             InjectAs::Header("x-api-key".into()),
             "sk_header_SENTINEL",
-            None,
+            Some("api.test"),
         )
         .with(
             "QRY",
             InjectAs::Query("key".into()),
             "sk_query_SENTINEL",
-            None,
+            Some("api.test"),
         )
         .with(
             "BOUND",
@@ -681,14 +681,24 @@ fn secrets_are_injected_and_never_returned() {
 #[test]
 fn redirect_suite() {
     let secrets = MemorySecrets::default()
-        .with("BEARER", InjectAs::Bearer, "sk_b_SENTINEL", None)
+        .with(
+            "BEARER",
+            InjectAs::Bearer,
+            "sk_b_SENTINEL",
+            Some("api.test"),
+        )
         .with(
             "HDR",
             InjectAs::Header("x-api-key".into()),
             "sk_h_SENTINEL",
-            None,
+            Some("api.test"),
         )
-        .with("QRY", InjectAs::Query("key".into()), "sk_q_SENTINEL", None);
+        .with(
+            "QRY",
+            InjectAs::Query("key".into()),
+            "sk_q_SENTINEL",
+            Some("api.test"),
+        );
     let env = Setup::new()
         .allow("api.test:{port}", EntryRules::default())
         .allow("other.test:{port}", EntryRules::default())
@@ -990,4 +1000,133 @@ fn every_call_is_logged_without_query() {
         ("evil.test", Some(ErrorCode::Blocked))
     );
     assert!(!format!("{logs:?}").contains("token"));
+}
+
+/// Secrets bound to api.test, one per injection mode.
+fn bound_secrets() -> MemorySecrets {
+    MemorySecrets::default()
+        .with(
+            "BEARER",
+            InjectAs::Bearer,
+            "sk_bearer_SENTINEL",
+            Some("api.test"),
+        )
+        .with(
+            "HDR",
+            InjectAs::Header("x-api-key".into()),
+            "sk_header_SENTINEL",
+            Some("api.test"),
+        )
+        .with(
+            "QRY",
+            InjectAs::Query("key".into()),
+            "sk_query_SENTINEL",
+            Some("api.test"),
+        )
+}
+
+/// Everything secret-looking the upstream received, joined: what a careless
+/// server echoes back.
+fn echoed(seen: &Seen) -> String {
+    let query = seen.target.split_once('?').map_or("", |(_, q)| q);
+    let auth = seen.header("authorization").unwrap_or("");
+    let key = seen.header("x-api-key").unwrap_or("");
+    format!("{query}&auth={auth}&k={key}")
+}
+
+/// A server that echoes the secret in every way a response can carry it:
+/// a trailing-slash redirect keeping the query (`/items?x=1` ->
+/// `/items/?x=1&key=...`), a Location and headers naming it.
+fn echo_everything(seen: &Seen) -> Reply {
+    let path = seen.target.split('?').next().unwrap_or("");
+    let echo = echoed(seen);
+    match path {
+        "/items" => Reply::redirect(301, &format!("/items/?{echo}")).header("x-echo", &echo),
+        "/manual" => Reply::redirect(302, &format!("/next?{echo}")).header("x-echo", &echo),
+        _ => Reply::ok("done")
+            .header("x-echo", &echo)
+            .header("x-echo", &format!("again {echo}"))
+            .header("set-cookie", &format!("s={echo}")),
+    }
+}
+
+#[test]
+fn an_echoed_secret_never_comes_back_in_any_mode() {
+    let env = Setup::new().secrets(bound_secrets()).start(echo_everything);
+    for name in ["BEARER", "HDR", "QRY"] {
+        for (path, redirect) in [
+            ("/items?x=1", RedirectMode::Follow),
+            ("/manual?x=1", RedirectMode::Manual),
+            ("/plain?x=1", RedirectMode::Follow),
+        ] {
+            let r = env
+                .fetch(
+                    Request::get(env.url("api.test", path))
+                        .auth(name)
+                        .redirect(redirect),
+                )
+                .unwrap();
+            let shown = format!("{} {:?}", r.url, r.headers.pairs());
+            assert!(
+                shown.contains("x-echo") && !shown.contains("SENTINEL"),
+                "{name} {path}: {shown}"
+            );
+        }
+    }
+    // The upstream did get the secret each time.
+    assert!(env.up.seen().iter().all(|s| echoed(s).contains("SENTINEL")));
+}
+
+#[test]
+fn a_chain_that_left_the_secrets_origin_gets_no_secret_again() {
+    let env = Setup::new()
+        .allow("api.test:{port}", EntryRules::default())
+        .allow("other.test:{port}", EntryRules::default())
+        .secrets(bound_secrets())
+        .start(|seen| {
+            let port = seen
+                .header("host")
+                .and_then(|h| h.rsplit(':').next())
+                .unwrap_or("0")
+                .to_string();
+            match seen.target.split('?').next().unwrap_or("") {
+                "/start" => Reply::redirect(307, &format!("https://other.test:{port}/bounce")),
+                // other.test chooses where the chain goes back to.
+                "/bounce" => Reply::redirect(307, &format!("https://api.test:{port}/chosen")),
+                _ => Reply::ok(echoed(seen)),
+            }
+        });
+    for name in ["BEARER", "HDR", "QRY"] {
+        let r = env
+            .fetch(
+                Request::get(env.url("api.test", "/start"))
+                    .method("POST")
+                    .body("replayed?")
+                    .auth(name),
+            )
+            .unwrap();
+        assert_eq!(r.url, env.url("api.test", "/chosen"));
+        let text = String::from_utf8(r.body).unwrap();
+        assert!(!text.contains("SENTINEL"), "{name} injected again: {text}");
+    }
+    let seen = env.up.seen();
+    let chosen: Vec<&Seen> = seen.iter().filter(|s| s.target == "/chosen").collect();
+    assert_eq!(chosen.len(), 3);
+    assert!(chosen.iter().all(|s| !echoed(s).contains("SENTINEL")));
+}
+
+#[test]
+fn a_secret_without_a_domain_is_refused_at_use() {
+    let env = Setup::new()
+        .secrets(MemorySecrets::default().with("FREE", InjectAs::Bearer, "sk_free_SENTINEL", None))
+        .start(echo);
+    let e = env
+        .fetch(Request::get(env.url("api.test", "/")).auth("FREE"))
+        .unwrap_err();
+    assert_eq!((e.code(), e.rule()), (ErrorCode::Auth, "secret-domain"));
+    assert_eq!(
+        e.to_string(),
+        "NET_AUTH: secret \"FREE\" is not bound to a domain; set it again with `fazt secret set FREE --domain HOST`"
+    );
+    assert!(env.up.seen().is_empty());
 }

@@ -415,12 +415,7 @@ impl SecretInjector for MemorySecrets {
             .iter()
             .find(|(n, ..)| n == name)
             .ok_or_else(|| NetError::SecretMissing { name: name.into() })?;
-        if domain.as_ref().is_some_and(|d| !d.matches(host)) {
-            return Err(NetError::SecretDomain {
-                name: name.into(),
-                host: host.to_string(),
-            });
-        }
+        fazt_policy::check_secret_domain(name, domain.as_ref(), host)?;
         Ok(Injection {
             inject_as: inject_as.clone(),
             value: SecretValue::new(value.clone()),

@@ -37,7 +37,12 @@ pub fn env(
     );
     let secrets = MemorySecrets::default()
         .with("API_KEY", InjectAs::Bearer, SECRET, Some("api.test"))
-        .with("QUERY_KEY", InjectAs::Query("key".into()), SECRET, None);
+        .with(
+            "QUERY_KEY",
+            InjectAs::Query("key".into()),
+            SECRET,
+            Some("api.test"),
+        );
     let client = loopback_client(policy, &ca, &["api.test", "other.test"])
         .secrets(Arc::new(secrets))
         .build()
