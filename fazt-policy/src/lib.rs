@@ -57,6 +57,7 @@
 
 mod allowlist;
 mod budget;
+pub mod cache;
 mod error;
 mod explain;
 pub mod headers;

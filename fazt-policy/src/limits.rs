@@ -94,9 +94,9 @@ limits! {
     /// Largest result of a script run.
     max_result_bytes: MIB, KIB, 10 * MIB, "bytes", "Result limit", "Largest completion value of a script run, as JSON text.";
     /// Response cache entries.
-    cache_max_items: 0, 0, 10_000, "entries", "Cache entries", "Responses kept in the memory cache (0 = off).";
+    cache_max_items: 1000, 0, 10_000, "entries", "Cache entries", "Responses kept in the memory cache (0 = off); only entries with a cache TTL are cached.";
     /// Response cache size.
-    cache_max_bytes: 0, 0, 100 * MIB, "bytes", "Cache size", "Bytes of responses kept in the memory cache (0 = off).";
+    cache_max_bytes: 16 * MIB, 0, 100 * MIB, "bytes", "Cache size", "Bytes of responses kept in the memory cache (0 = off).";
 }
 
 /// One field's schema: what a UI needs to show and check it.

@@ -3,9 +3,10 @@
 //!
 //! What is cached: a 2xx answer to a GET with no body, no `auth`, and no
 //! caller `authorization` or `cookie` header, to a host whose allowlist
-//! entry sets `cache_ttl`, unless the response says `Cache-Control:
-//! no-store` or `private`. The key is the method and the canonical URL,
-//! query included.
+//! entry sets `cache_ttl`, if `fazt_policy::cache::storable` allows it (not
+//! `no-store`/`private`, no `Set-Cookie`, no `Vary`). The key is
+//! `fazt_policy::cache::cache_key`: app, method, canonical URL with its
+//! query, and every request header that reaches the upstream.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};

@@ -4,6 +4,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use fazt_policy::cache;
 use fazt_policy::headers::{normalize_method, sanitize_request_headers, ResponseHeaders};
 use fazt_policy::{
     Allowlist, AllowlistSource, Approved, InjectAs, Injection, LogEntry, LogSink, NetError, Policy,
@@ -171,7 +172,7 @@ impl EgressClient {
                 Some(secrets.resolve(app, name, approved.target.host())?)
             }
         };
-        let cache_key = self.cache_key(&method, &req, &headers, &approved);
+        let cache_key = self.cache_key(app, &method, &req, &headers, &approved);
         if let (Some(cache), Some(key)) = (&self.inner.cache, &cache_key) {
             if let Some(mut hit) = cache.get(key, Instant::now()) {
                 hit.from_cache = true;
@@ -206,7 +207,7 @@ impl EgressClient {
             None => result,
         }?;
         if let (Some(cache), Some(key), Some(ttl)) = (&self.inner.cache, cache_key, ttl) {
-            if response.ok() && !response.redirected && storable(&response.headers) {
+            if response.ok() && !response.redirected && cache::storable(&response.headers) {
                 cache.put(key, &response, ttl, Instant::now());
             }
         }
@@ -217,6 +218,7 @@ impl EgressClient {
     /// the cache.
     fn cache_key(
         &self,
+        app: Option<&str>,
         method: &str,
         req: &Request,
         headers: &[(String, String)],
@@ -231,7 +233,7 @@ impl EgressClient {
             && !headers
                 .iter()
                 .any(|(n, _)| n == "authorization" || n == "cookie");
-        cacheable.then(|| format!("GET {}", approved.target.url()))
+        cacheable.then(|| cache::cache_key(app, method, approved.target.url().as_str(), headers))
     }
 }
 
@@ -462,13 +464,6 @@ impl Call<'_> {
 }
 
 /// Whether the response allows shared caching.
-fn storable(headers: &ResponseHeaders) -> bool {
-    headers.all("cache-control").all(|v| {
-        let v = v.to_ascii_lowercase();
-        !v.contains("no-store") && !v.contains("private")
-    })
-}
-
 /// Host and path of a URL for the log, before the policy parsed it (never
 /// the query or userinfo).
 fn log_host_path(url: &str) -> (String, String) {

@@ -1130,3 +1130,64 @@ fn a_secret_without_a_domain_is_refused_at_use() {
     );
     assert!(env.up.seen().is_empty());
 }
+
+/// A global entry with a cache TTL, two apps and a server that answers per
+/// caller: nothing one app's call produced may be served to another, nor to
+/// a call with other headers.
+#[test]
+fn the_cache_never_crosses_apps_or_headers() {
+    let env = Setup::new()
+        .allow(
+            "api.test:{port}",
+            EntryRules {
+                cache_ttl_s: 60,
+                ..EntryRules::default()
+            },
+        )
+        .start(|seen| {
+            let key = seen.header("x-api-key").unwrap_or("none").to_string();
+            match seen.target.as_str() {
+                "/vary" => Reply::ok(format!("for {key}")).header("vary", "Accept-Language"),
+                "/cookie" => Reply::ok("with a cookie").header("set-cookie", "session=1"),
+                _ => Reply::ok(format!("account of {key}")),
+            }
+        });
+    let count = || env.up.stats.requests.load(Ordering::SeqCst);
+    let get = |app: Option<&str>, path: &str, key: Option<&str>| {
+        let mut req = Request::get(env.url("api.test", path));
+        if let Some(key) = key {
+            req = req.header("x-api-key", key);
+        }
+        let r = env.fetch_as(app, req).unwrap();
+        (String::from_utf8(r.body).unwrap(), r.from_cache)
+    };
+    assert_eq!(
+        get(Some("a"), "/me", Some("key-a")),
+        ("account of key-a".into(), false)
+    );
+    assert_eq!(
+        get(Some("a"), "/me", Some("key-a")),
+        ("account of key-a".into(), true)
+    );
+    // Another app, without a key: never app A's answer.
+    assert_eq!(
+        get(Some("b"), "/me", None),
+        ("account of none".into(), false)
+    );
+    // The same app with another key: not the first key's answer.
+    assert_eq!(
+        get(Some("a"), "/me", Some("key-b")),
+        ("account of key-b".into(), false)
+    );
+    assert_eq!(
+        get(None, "/me", Some("key-a")),
+        ("account of key-a".into(), false)
+    );
+    assert_eq!(count(), 4);
+    // Vary and Set-Cookie answers are not stored.
+    get(Some("a"), "/vary", None);
+    get(Some("a"), "/vary", None);
+    get(Some("a"), "/cookie", None);
+    get(Some("a"), "/cookie", None);
+    assert_eq!(count(), 8);
+}

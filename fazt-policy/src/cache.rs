@@ -1,0 +1,46 @@
+//! The response-cache rules: what may be stored, and under which key. The
+//! cache itself (memory, eviction) is fazt-transport's.
+
+use crate::headers::ResponseHeaders;
+
+/// The key a response is stored under: the app, the method, the canonical
+/// URL with its query, and every request header that reaches the upstream,
+/// in order. Each part is length-prefixed, so no two different requests
+/// share a key, and nothing one app's call produced is served to another
+/// app or to a call with other headers.
+pub fn cache_key(
+    app: Option<&str>,
+    method: &str,
+    url: &str,
+    headers: &[(String, String)],
+) -> String {
+    let mut key = String::new();
+    let mut part = |s: &str| {
+        key.push_str(&s.len().to_string());
+        key.push(':');
+        key.push_str(s);
+    };
+    match app {
+        Some(app) => part(&format!("app {app}")),
+        None => part("global"),
+    }
+    part(method);
+    part(url);
+    for (name, value) in headers {
+        part(name);
+        part(value);
+    }
+    key
+}
+
+/// Whether a response may be stored: not `no-store` or `private`, no
+/// `Set-Cookie` (it belongs to one caller), and no `Vary` (the cache does
+/// not keep variants: such responses are not stored).
+pub fn storable(headers: &ResponseHeaders) -> bool {
+    let cache_control_allows = headers.all("cache-control").all(|v| {
+        let v = v.to_ascii_lowercase();
+        !v.contains("no-store") && !v.contains("private")
+    });
+    let present = |name| headers.all(name).next().is_some();
+    cache_control_allows && !present("set-cookie") && !present("vary")
+}
