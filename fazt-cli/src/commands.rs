@@ -12,7 +12,7 @@ use fazt_transport::Request;
 use serde_json::json;
 
 use crate::context::{app_id, client, open_store, DevOptions};
-use crate::output::{print, print_bytes, print_json, usage, Failure};
+use crate::output::{print, print_bytes, print_json, shown, usage, Failure};
 use crate::Global;
 
 /// `fazt net allow`.
@@ -274,11 +274,11 @@ pub(crate) fn logs(g: &Global, a: &LogsArgs) -> Result<(), Failure> {
         out.push_str(&format!(
             "{:<13} {:<8} {:<6} {}{}  {}  {} ms  {} B\n",
             r.at_ms,
-            r.app.as_deref().unwrap_or("-"),
-            r.method,
-            r.host,
-            r.path,
-            outcome,
+            shown(r.app.as_deref().unwrap_or("-")),
+            shown(&r.method),
+            shown(&r.host),
+            shown(&r.path),
+            shown(&outcome),
             r.duration_ms,
             r.bytes_in
         ));
@@ -309,7 +309,7 @@ pub(crate) fn stats(g: &Global, as_json: bool) -> Result<(), Failure> {
     for s in &stats {
         out.push_str(&format!(
             "{:<32} {:>7} {:>6.1}% {:>8} {:>8} {:>12}\n",
-            s.host,
+            shown(&s.host),
             s.calls,
             s.error_rate * 100.0,
             s.p50_ms,

@@ -101,3 +101,29 @@ pub(crate) fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(value).map_err(|e| Failure::Other(e.into()))?;
     print(&format!("{text}\n"))
 }
+
+/// `text` as a table cell: control characters (a newline, an escape
+/// sequence) are shown escaped, so a stored value cannot forge lines or
+/// drive the terminal.
+pub(crate) fn shown(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(shown("GET\n\u{1b}[2Kx"), "GET\\n\\u{1b}[2Kx");
+        assert_eq!(shown("api.test/é"), "api.test/é");
+    }
+}

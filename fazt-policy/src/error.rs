@@ -171,6 +171,13 @@ pub enum NetError {
         /// Minimum needed to start a call, in milliseconds.
         needed_ms: u64,
     },
+    /// The URL is over `max_url_length`.
+    UrlTooLong {
+        /// Its length in bytes.
+        length: u64,
+        /// The limit.
+        max: u64,
+    },
     /// The request body is over `max_request_body`.
     RequestBodyTooLarge {
         /// Body size in bytes.
@@ -298,6 +305,7 @@ impl NetError {
             | ResponseTooLarge { .. }
             | ResponseHeadersTooLarge { .. } => ErrorCode::Size,
             InvalidUrl { .. }
+            | UrlTooLong { .. }
             | InvalidHost { .. }
             | InvalidHeader { .. }
             | InvalidMethod { .. }
@@ -347,6 +355,7 @@ impl NetError {
             ResponseTooLarge { .. } => "max_response",
             ResponseHeadersTooLarge { .. } => "max_response_headers",
             InvalidUrl { .. } => "url",
+            UrlTooLong { .. } => "max_url_length",
             InvalidHost { .. } => "host",
             InvalidHeader { .. } => "header",
             InvalidMethod { .. } => "method",
@@ -488,6 +497,10 @@ impl NetError {
             BudgetExhausted { left_ms, needed_ms } => write!(
                 f,
                 "network budget exhausted: {left_ms} ms left, {needed_ms} ms needed to start a call"
+            ),
+            UrlTooLong { length, max } => write!(
+                f,
+                "URL of {length} bytes is over the limit of {max} bytes (max_url_length)"
             ),
             RequestBodyTooLarge { size, max } => write!(
                 f,

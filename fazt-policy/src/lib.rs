@@ -82,7 +82,7 @@ pub use limits::{FieldSchema, Limits, LimitsError};
 pub use policy::{Approved, Hop, Policy};
 pub use rate::TokenBucket;
 pub use seams::{
-    check_secret_domain, AllowlistSource, InjectAs, Injection, LogEntry, LogSink, NullSink,
-    SecretInjector, SecretValue, REDACTED,
+    check_secret_domain, log_field, AllowlistSource, InjectAs, Injection, LogEntry, LogSink,
+    NullSink, SecretInjector, SecretValue, LOG_FIELD_MAX, REDACTED,
 };
 pub use target::{Origin, Scheme, Target};

@@ -91,6 +91,8 @@ limits! {
     log_flush_ms: 1000, 500, 10_000, "ms", "Log flush interval", "How often buffered request-log entries are written.";
     /// Console output kept per script run.
     max_console_bytes: 64 * KIB, KIB, MIB, "bytes", "Console output limit", "Bytes of console output kept per script run; the rest is dropped with a marker.";
+    /// Longest URL a call may name.
+    max_url_length: 16 * KIB, KIB, 64 * KIB, "bytes", "URL length limit", "Longest URL a call may name; longer ones are refused before anything else.";
     /// Largest result of a script run.
     max_result_bytes: MIB, KIB, 10 * MIB, "bytes", "Result limit", "Largest completion value of a script run, as JSON text.";
     /// Response cache entries.
@@ -159,6 +161,19 @@ impl Limits {
             return Err(crate::NetError::RequestBodyTooLarge {
                 size,
                 max: self.max_request_body,
+            });
+        }
+        Ok(())
+    }
+
+    /// The URL length rule: a URL of `length` bytes may be requested only
+    /// if it is not over `max_url_length`.
+    pub fn check_url_length(&self, length: usize) -> Result<(), crate::NetError> {
+        let length = length as u64;
+        if length > self.max_url_length {
+            return Err(crate::NetError::UrlTooLong {
+                length,
+                max: self.max_url_length,
             });
         }
         Ok(())

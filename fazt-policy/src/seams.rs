@@ -161,6 +161,29 @@ pub struct LogEntry {
     pub at_unix_ms: u64,
 }
 
+/// The longest text field (host, path) a [`LogEntry`] keeps, in bytes.
+pub const LOG_FIELD_MAX: usize = 2048;
+
+/// The log field rule: `text` as the request log keeps it, at most
+/// [`LOG_FIELD_MAX`] bytes (cut on a character boundary, then marked
+/// `... [truncated]`), with control characters replaced by `?`. A script
+/// chooses the host and path it calls; it must not flood the log or forge
+/// lines in it.
+pub fn log_field(text: &str) -> String {
+    let mut cut = text.len().min(LOG_FIELD_MAX);
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let mut out: String = text[..cut]
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    if cut < text.len() {
+        out.push_str("... [truncated]");
+    }
+    out
+}
+
 /// Receives one [`LogEntry`] per call. `record` must not block.
 pub trait LogSink: Send + Sync {
     /// Records one call.

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use fazt_policy::cache;
 use fazt_policy::headers::{normalize_method, sanitize_request_headers, ResponseHeaders};
 use fazt_policy::{
-    Allowlist, AllowlistSource, Approved, InjectAs, Injection, LogEntry, LogSink, NetError, Policy,
-    RequestBudget, SecretInjector,
+    log_field, Allowlist, AllowlistSource, Approved, InjectAs, Injection, LogEntry, LogSink,
+    NetError, Policy, RequestBudget, SecretInjector,
 };
 use parking_lot::RwLock;
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
@@ -105,12 +105,23 @@ impl EgressClient {
         budget: &mut RequestBudget,
     ) -> Result<Response, NetError> {
         let started = Instant::now();
-        let (host, path) = log_host_path(&req.url);
+        // Only what passed its check is logged, bounded: a script chooses
+        // the method, host and path it calls.
+        let url_ok = self
+            .policy()
+            .limits()
+            .check_url_length(req.url.len())
+            .is_ok();
+        let (host, path) = if url_ok {
+            log_host_path(&req.url)
+        } else {
+            (String::new(), String::new())
+        };
         let mut log = LogEntry {
             app: app.map(str::to_string),
-            host,
-            method: req.method.clone(),
-            path,
+            host: log_field(&host),
+            method: NO_METHOD.to_string(),
+            path: log_field(&path),
             status: None,
             error: None,
             duration_ms: 0,
@@ -148,15 +159,16 @@ impl EgressClient {
         }
         let policy = self.policy();
         let limits = policy.limits();
+        limits.check_url_length(req.url.len())?;
         let method = normalize_method(if req.method.is_empty() {
             "GET"
         } else {
             &req.method
         })?;
-        log.method.clone_from(&method);
+        log.method = log_field(&method);
         let approved = policy.check_url(app, &req.url)?;
-        log.host = approved.target.host().to_string();
-        log.path = approved.target.path().to_string();
+        log.host = log_field(approved.target.host().as_str());
+        log.path = log_field(approved.target.path());
         let headers = sanitize_request_headers(req.headers.iter().map(|(n, v)| (n, v)))?;
         if let Some(body) = &req.body {
             limits.check_request_body(body.len() as u64)?;
@@ -464,6 +476,9 @@ impl Call<'_> {
 }
 
 /// Whether the response allows shared caching.
+/// The method the log shows for a call whose method was not valid.
+const NO_METHOD: &str = "-";
+
 /// Host and path of a URL for the log, before the policy parsed it (never
 /// the query or userinfo).
 fn log_host_path(url: &str) -> (String, String) {

@@ -1191,3 +1191,33 @@ fn the_cache_never_crosses_apps_or_headers() {
     get(Some("a"), "/cookie", None);
     assert_eq!(count(), 8);
 }
+
+/// What a script controls in a call (method, host, path) cannot forge or
+/// flood the request log.
+#[test]
+fn the_log_keeps_only_validated_bounded_fields() {
+    let env = Setup::new().start(echo);
+    let forged = "GET\n1795674476140 -  GET  api.github.com/  200\x1b[2K";
+    let e = env
+        .fetch(Request::get(env.url("api.test", "/x")).method(forged))
+        .unwrap_err();
+    assert_eq!(e.rule(), "method");
+    let long_path = format!("/{}", "p".repeat(20 << 20));
+    let e = env
+        .fetch(Request::get(env.url("api.test", &long_path)))
+        .unwrap_err();
+    assert_eq!((e.code(), e.rule()), (ErrorCode::Error, "max_url_length"));
+    let path_4k = format!("/{}", "q".repeat(4096));
+    env.fetch(Request::get(env.url("api.test", &path_4k)))
+        .unwrap();
+    let entries = env.log.entries.lock().unwrap();
+    assert_eq!(entries.len(), 3);
+    assert_eq!(entries[0].method, "-", "an invalid method is not logged");
+    for entry in entries.iter() {
+        for field in [&entry.method, &entry.host, &entry.path] {
+            assert!(field.len() <= 2048 + 16, "{} bytes", field.len());
+            assert!(!field.chars().any(char::is_control), "{field:?}");
+        }
+    }
+    assert!(entries[2].path.starts_with("/qqqq") && entries[2].path.ends_with("[truncated]"));
+}
