@@ -141,6 +141,9 @@ enum SecretCommand {
 }
 
 fn main() -> ExitCode {
+    // The process holds secret values in memory: no core file may carry
+    // them to disk.
+    disable_core_dumps();
     // While the process has one thread: the setting lives in the
     // environment.
     fazt_js::disable_bytecode_cache();
@@ -182,5 +185,22 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Run { script, app } => commands::run(g, &script, app.as_deref()),
         Command::Limits { json, schema } => commands::limits(json, schema),
         Command::Demo => demo::run(),
+    }
+}
+
+/// Sets the core file size limit to zero, soft and hard, so that neither
+/// this process nor anything it starts writes a core dump. Best effort: a
+/// platform without the limit keeps its default.
+fn disable_core_dumps() {
+    #[cfg(unix)]
+    {
+        use rustix::process::{setrlimit, Resource, Rlimit};
+        let _ = setrlimit(
+            Resource::Core,
+            Rlimit {
+                current: Some(0),
+                maximum: Some(0),
+            },
+        );
     }
 }

@@ -56,3 +56,48 @@ for (let i = 0; i < 40; i++) console.log(line);
     assert!(peak_kib > 0, "no reading of the peak");
     assert!(peak_kib < 200 * 1024, "peak RSS {} MiB", peak_kib / 1024);
 }
+
+/// The process holds secret values in memory: it turns core dumps off for
+/// itself (read from /proc while a script keeps it busy).
+#[test]
+fn fazt_runs_without_core_dumps() {
+    let dir = std::env::temp_dir().join(format!("fazt-core-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("busy.js");
+    std::fs::write(&script, "while (true) {}").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fazt"))
+        .env_clear()
+        .arg("--db")
+        .arg(dir.join("fazt.db"))
+        .arg("run")
+        .arg(&script)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let limits = format!("/proc/{}/limits", child.id());
+    let mut core_line = None;
+    for _ in 0..200 {
+        std::thread::sleep(Duration::from_millis(10));
+        let text = std::fs::read_to_string(&limits).unwrap_or_default();
+        // The limit is set first thing; wait until the script runs.
+        if std::fs::read_to_string(format!("/proc/{}/status", child.id()))
+            .unwrap_or_default()
+            .lines()
+            .any(|l| l.starts_with("Threads:") && !l.ends_with("\t1"))
+        {
+            core_line = text
+                .lines()
+                .find(|l| l.starts_with("Max core file size"))
+                .map(str::to_string);
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    let line = core_line.expect("the process was seen running");
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(&fields[4..6], ["0", "0"], "{line}");
+}

@@ -169,23 +169,26 @@ impl Store {
             .map(|d| d.to_string());
         let (kind, key) = mode.columns();
         let now = now_ms();
-        self.conn.lock().execute(
+        let conn = self.conn.lock();
+        conn.execute(
             "INSERT INTO secrets (app, name, value, inject_as, inject_key, domain, created_ms, updated_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
              ON CONFLICT (app, name) DO UPDATE SET value = ?3, inject_as = ?4, inject_key = ?5,
                  domain = ?6, updated_ms = ?7",
             params![app_key(app), name, value, kind, key, domain.unwrap_or_default(), now],
         )?;
-        Ok(())
+        crate::store::erase_history(&conn)
     }
 
     /// Removes a secret; returns whether it existed.
     pub fn remove_secret(&self, app: Option<&AppId>, name: &str) -> Result<bool, StoreError> {
         check_name(name)?;
-        let n = self.conn.lock().execute(
+        let conn = self.conn.lock();
+        let n = conn.execute(
             "DELETE FROM secrets WHERE app = ?1 AND name = ?2",
             params![app_key(app), name],
         )?;
+        crate::store::erase_history(&conn)?;
         Ok(n > 0)
     }
 

@@ -504,3 +504,59 @@ fn a_secret_without_a_domain_is_refused_at_use() {
     assert!(e.to_string().contains("--domain"), "{e}");
     assert!(!e.to_string().contains(SENTINEL));
 }
+
+/// Every file of the database (main, WAL, shared memory), as bytes.
+fn raw_files(dir: &TempDir) -> Vec<u8> {
+    let mut all = Vec::new();
+    for entry in std::fs::read_dir(&dir.0).unwrap() {
+        all.extend(std::fs::read(entry.unwrap().path()).unwrap_or_default());
+    }
+    all
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+/// A removed or replaced secret's value is gone from the files, the WAL
+/// included, while the store is still open.
+#[test]
+fn deleted_and_replaced_values_are_erased_from_the_files() {
+    let dir = TempDir::new("erase");
+    let s = Store::open(dir.db()).unwrap();
+    s.set_secret(None, "GONE", SENTINEL, &bearer(), Some("api.test"))
+        .unwrap();
+    s.set_secret(
+        None,
+        "ROTATED",
+        "sk_old_ROTATED_1234567890",
+        &bearer(),
+        Some("api.test"),
+    )
+    .unwrap();
+    assert!(
+        contains(&raw_files(&dir), SENTINEL),
+        "the value was written"
+    );
+    assert!(s.remove_secret(None, "GONE").unwrap());
+    s.set_secret(
+        None,
+        "ROTATED",
+        "sk_new_ROTATED_0987654321",
+        &bearer(),
+        Some("api.test"),
+    )
+    .unwrap();
+    let files = raw_files(&dir);
+    assert!(
+        !contains(&files, SENTINEL),
+        "a removed value is still in the files"
+    );
+    assert!(
+        !contains(&files, "sk_old_ROTATED_1234567890"),
+        "a replaced value is still in the files"
+    );
+    assert!(contains(&files, "sk_new_ROTATED_0987654321"));
+}
