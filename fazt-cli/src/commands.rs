@@ -150,8 +150,11 @@ pub(crate) fn check(
     let dev = DevOptions::parse(g)?;
     app_id(app)?;
     let store = open_store(g)?;
-    let policy = fazt_policy::Policy::new(store.allowlist()?, dev.classifier(), Limits::default())
-        .map_err(usage)?;
+    // The explanation comes from the very policy `fazt fetch` enforces,
+    // built in one place: own interface addresses and overrides included.
+    let (client, log) = client(&store, &dev, Limits::default())?;
+    log.shutdown();
+    let policy = client.policy();
     let mut explanation = policy.explain(app, url, None);
     if explanation.allowed() {
         // The connect-time check needs the addresses: resolve the name.

@@ -51,10 +51,14 @@ impl DevOptions {
         }
         let ca_pem = match &g.ca_file {
             None => None,
-            Some(p) => Some(
-                std::fs::read(p)
-                    .map_err(|e| usage(format!("cannot read --ca-file {}: {e}", p.display())))?,
-            ),
+            Some(p) => {
+                let pem = std::fs::read(p)
+                    .map_err(|e| usage(format!("cannot read --ca-file {}: {e}", p.display())))?;
+                // Checked here, before any command opens the database.
+                fazt_transport::parse_pem_roots(&pem)
+                    .map_err(|e| usage(format!("invalid --ca-file {}: {e}", p.display())))?;
+                Some(pem)
+            }
         };
         for (host, ip) in &resolve {
             eprintln!("warning: --resolve is for development: {host} resolves to {ip} without DNS");

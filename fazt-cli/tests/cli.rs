@@ -168,7 +168,11 @@ fn allow_list_remove() {
 #[test]
 fn usage_errors_exit_2_and_write_nothing() {
     let sb = Sandbox::new("usage");
+    let bad_pem = sb.dir.join("bad.pem");
+    std::fs::write(&bad_pem, "not a certificate").unwrap();
+    let bad_pem = bad_pem.display().to_string();
     let cases: Vec<String> = [
+        vec!["--ca-file", &bad_pem, "fetch", "https://api.example.com/"],
         vec!["net", "allow", "*"],
         vec!["net", "allow", "*.com"],
         vec!["net", "allow", "127.0.0.1"],
@@ -218,7 +222,12 @@ fn usage_errors_exit_2_and_write_nothing() {
         vec!["fetch", "https://api.example.com/", "-H", "no-colon"],
     ]
     .iter()
-    .map(|args| format!("$ fazt {}\n{}", args.join(" "), sb.run(args, "")))
+    .map(|args| {
+        let shown = args
+            .join(" ")
+            .replace(&sb.dir.display().to_string(), "[TMP]");
+        format!("$ fazt {shown}\n{}", sb.run(args, ""))
+    })
     .collect();
     insta::assert_snapshot!(cases.join("\n"));
     assert!(

@@ -590,21 +590,7 @@ impl DangerousOptions {
     /// Trusts these PEM root certificates in addition to Mozilla's (private
     /// CAs, tests). Anyone holding such a CA's key can impersonate any host.
     pub fn add_root_certificates_pem(mut self, pem: &[u8]) -> Result<Self, TransportError> {
-        let mut added = 0;
-        for item in ureq::tls::parse_pem(pem) {
-            match item.map_err(|e| TransportError::Certificate(e.to_string()))? {
-                ureq::tls::PemItem::Certificate(c) => {
-                    self.builder.extra_roots.push(c);
-                    added += 1;
-                }
-                _ => continue,
-            }
-        }
-        if added == 0 {
-            return Err(TransportError::Certificate(
-                "no certificate in PEM input".into(),
-            ));
-        }
+        self.builder.extra_roots.extend(parse_pem_roots(pem)?);
         Ok(self)
     }
 
@@ -612,6 +598,30 @@ impl DangerousOptions {
     pub fn finish(self) -> EgressBuilder {
         self.builder
     }
+}
+
+/// The certificates in PEM input, as
+/// [`add_root_certificates_pem`](DangerousOptions::add_root_certificates_pem)
+/// reads them: a host can check a file before it writes anything.
+///
+/// # Errors
+/// [`TransportError::Certificate`] for input that does not parse or holds
+/// no certificate.
+pub fn parse_pem_roots(pem: &[u8]) -> Result<Vec<Certificate<'static>>, TransportError> {
+    let mut roots = Vec::new();
+    for item in ureq::tls::parse_pem(pem) {
+        if let ureq::tls::PemItem::Certificate(c) =
+            item.map_err(|e| TransportError::Certificate(e.to_string()))?
+        {
+            roots.push(c);
+        }
+    }
+    if roots.is_empty() {
+        return Err(TransportError::Certificate(
+            "no certificate in PEM input".into(),
+        ));
+    }
+    Ok(roots)
 }
 
 /// The addresses of this host's interfaces; empty if they cannot be read

@@ -38,7 +38,7 @@ mod request;
 mod resolve;
 mod slots;
 
-pub use client::{DangerousOptions, EgressBuilder, EgressClient, TransportError};
+pub use client::{parse_pem_roots, DangerousOptions, EgressBuilder, EgressClient, TransportError};
 pub use log::TracingSink;
 pub use request::{RedirectMode, Request, Response};
 pub use resolve::{Resolve, ResolveError, StaticResolver, SystemResolver};

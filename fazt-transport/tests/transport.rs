@@ -361,6 +361,12 @@ fn own_interface_address_is_refused() {
     assert_eq!(e.rule(), "address");
     assert!(e.to_string().contains("an address of this host"), "{e}");
     assert_eq!(up.accepted(), 0);
+    // What explains a decision (`fazt net check`) runs the very policy the
+    // client enforces: the own address is refused there too.
+    let explained = client
+        .policy()
+        .explain(None, "https://self.test/", Some(&[own]));
+    assert_eq!(explained.error.map(|e| e.rule()), Some("address"));
 }
 
 #[test]
