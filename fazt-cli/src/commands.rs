@@ -11,7 +11,7 @@ use fazt_secrets::{InjectMode, LogQuery, Store};
 use fazt_transport::Request;
 use serde_json::json;
 
-use crate::context::{app_id, client, open_store, DevOptions};
+use crate::context::{app_id, client, db_path, open_store, DevOptions};
 use crate::output::{print, print_bytes, print_json, shown, usage, Failure};
 use crate::Global;
 
@@ -67,16 +67,24 @@ pub(crate) fn allow(g: &Global, a: &AllowArgs) -> Result<(), Failure> {
 pub(crate) fn list(g: &Global, app: Option<&str>, json: bool) -> Result<(), Failure> {
     let app = app_id(app)?;
     let store = open_store(g)?;
-    let entries: Vec<AllowEntry> = store
-        .rules()?
+    let (entries, skipped) = store.rules_and_skipped()?;
+    let entries: Vec<AllowEntry> = entries
         .into_iter()
         .filter(|e| match (&app, e.scope()) {
             (None, _) | (_, fazt_policy::Scope::Global) => true,
             (Some(a), fazt_policy::Scope::App(b)) => a == b,
         })
         .collect();
+    let skipped: Vec<_> = skipped
+        .into_iter()
+        .filter(|b| {
+            app.is_none()
+                || b.app.is_none()
+                || b.app.as_deref() == app.as_ref().map(fazt_policy::AppId::as_str)
+        })
+        .collect();
     if json {
-        let rows: Vec<_> = entries
+        let mut rows: Vec<_> = entries
             .iter()
             .map(|e| {
                 let r = e.rules();
@@ -88,7 +96,29 @@ pub(crate) fn list(g: &Global, app: Option<&str>, json: bool) -> Result<(), Fail
                 })
             })
             .collect();
+        rows.extend(
+            skipped
+                .iter()
+                .map(|b| json!({"entry": b.entry, "app": b.app, "skipped": b.reason})),
+        );
         return print_json(&rows);
+    }
+    let mut bad = String::new();
+    for b in &skipped {
+        let scope = b
+            .app
+            .as_ref()
+            .map(|a| format!(" --app {}", shown(a)))
+            .unwrap_or_default();
+        bad.push_str(&format!(
+            "skipped, not enforced: {}{scope}: {}; remove it with `fazt net remove '{}'{scope}`\n",
+            shown(&b.entry),
+            shown(&b.reason),
+            shown(&b.entry)
+        ));
+    }
+    if !bad.is_empty() {
+        eprint!("{bad}");
     }
     if entries.is_empty() {
         return print("no allowlist entries; add one with `fazt net allow HOST`\n");
@@ -125,9 +155,19 @@ pub(crate) fn list(g: &Global, app: Option<&str>, json: bool) -> Result<(), Fail
 
 pub(crate) fn remove(g: &Global, host: &str, app: Option<&str>) -> Result<(), Failure> {
     let app = app_id(app)?;
-    AllowEntry::parse(host).map_err(usage)?;
+    if let Err(e) = AllowEntry::parse(host) {
+        // Only a row an older version stored can be named this way: there
+        // is none without a database, and none is created to find out.
+        if !db_path(g)?.exists() {
+            return Err(usage(e));
+        }
+    }
     let store = open_store(g)?;
-    if store.remove_rule(app.as_ref(), host)? {
+    let removed = match store.remove_rule(app.as_ref(), host) {
+        Err(fazt_secrets::StoreError::Entry(e)) => return Err(usage(e)),
+        other => other?,
+    };
+    if removed {
         print(&format!("removed {host}\n"))
     } else {
         Err(Failure::Other(anyhow::anyhow!(

@@ -141,7 +141,15 @@ pub(crate) fn client(
     limits: Limits,
 ) -> Result<(EgressClient, RequestLog), Failure> {
     let log = RequestLog::start(store, LogConfig::from_limits(&limits))?;
-    let policy = Policy::new(store.allowlist()?, dev.classifier(), limits).map_err(usage)?;
+    let (entries, skipped) = store.rules_and_skipped()?;
+    if !skipped.is_empty() {
+        eprintln!(
+            "warning: {} allowlist row(s) are refused by this version and not enforced; see `fazt net list`",
+            skipped.len()
+        );
+    }
+    let policy =
+        Policy::new(entries.into_iter().collect(), dev.classifier(), limits).map_err(usage)?;
     let mut builder = EgressClient::builder(policy)
         .resolver(dev.resolver())
         .secrets(Arc::new(store.clone()))

@@ -482,3 +482,27 @@ fn demo_runs_offline_and_names_each_refusal() {
         "the demo uses its own temporary database"
     );
 }
+
+/// A row this version refuses (an older version allowed `*.com`) is shown,
+/// flagged and removable; it stops nothing else.
+#[test]
+fn a_bad_stored_row_is_flagged_and_removable() {
+    let sb = Sandbox::new("badrow");
+    sb.run(&["net", "allow", "api.good.test"], "");
+    rusqlite::Connection::open(sb.db())
+        .unwrap()
+        .execute(
+            "INSERT INTO allow_rules (app, pattern, port, allow_http, rate_limit, rate_burst,
+                 max_response, timeout_ms, cache_ttl_s, created_ms)
+             VALUES ('', '*.com', 0, 0, 0, 0, 0, 0, 0, 0)",
+            [],
+        )
+        .unwrap();
+    let out = [
+        sb.run(&["net", "list"], ""),
+        sb.run(&["net", "list", "--json"], ""),
+        sb.run(&["net", "remove", "*.com"], ""),
+        sb.run(&["net", "list"], ""),
+    ];
+    insta::assert_snapshot!(out.join("\n"));
+}

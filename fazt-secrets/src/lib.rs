@@ -42,5 +42,6 @@ mod store;
 pub use error::StoreError;
 pub use log::{LogConfig, RequestLog, DEFAULT_RETENTION};
 pub use query::{HostStats, LogQuery, LogRow};
+pub use rules::SkippedRule;
 pub use secrets::{check_name, mask, InjectMode, SecretInfo};
 pub use store::Store;

@@ -7,6 +7,18 @@ use rusqlite::params;
 use crate::store::now_ms;
 use crate::{Store, StoreError};
 
+/// A stored allowlist row the current parser refuses: not enforced, and
+/// reported so it can be removed (`fazt net remove ENTRY`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SkippedRule {
+    /// The app it was scoped to, if any.
+    pub app: Option<String>,
+    /// The entry as stored (`pattern` or `pattern:port`).
+    pub entry: String,
+    /// Why the parser refuses it.
+    pub reason: String,
+}
+
 impl Store {
     /// Adds or replaces the rule for the entry's scope, pattern and port,
     /// with the entry's overrides. The entry is already canonical: it was
@@ -38,21 +50,48 @@ impl Store {
     /// Removes the rule for `pattern` (e.g. `api.example.com:8443` or
     /// `*.example.com`) in `app`'s scope (global when `None`); returns
     /// whether there was one.
+    ///
+    /// A row the current parser refuses (see [`SkippedRule`]) is removed by
+    /// its stored text, as `fazt net list` shows it.
     pub fn remove_rule(&self, app: Option<&AppId>, pattern: &str) -> Result<bool, StoreError> {
-        let entry = AllowEntry::parse(pattern)?;
+        let (text, port) = match AllowEntry::parse(pattern) {
+            Ok(entry) => (entry.pattern().to_string(), entry.port().unwrap_or(0)),
+            Err(e) => {
+                let stored = match pattern.rsplit_once(':') {
+                    Some((p, port)) => port.parse::<u16>().ok().map(|port| (p.to_string(), port)),
+                    None => Some((pattern.to_string(), 0)),
+                };
+                let exists = match &stored {
+                    Some((p, port)) => self.conn.lock().query_row(
+                        "SELECT COUNT(*) FROM allow_rules WHERE app = ?1 AND pattern = ?2 AND port = ?3",
+                        params![app.map_or("", AppId::as_str), p, port],
+                        |r| r.get::<_, i64>(0),
+                    )? > 0,
+                    None => false,
+                };
+                match stored.filter(|_| exists) {
+                    Some(found) => found,
+                    None => return Err(e.into()),
+                }
+            }
+        };
         let n = self.conn.lock().execute(
             "DELETE FROM allow_rules WHERE app = ?1 AND pattern = ?2 AND port = ?3",
-            params![
-                app.map_or("", AppId::as_str),
-                entry.pattern().to_string(),
-                entry.port().unwrap_or(0)
-            ],
+            params![app.map_or("", AppId::as_str), text, port],
         )?;
         Ok(n > 0)
     }
 
     /// Every rule, global first, then by app and pattern.
     pub fn rules(&self) -> Result<Vec<AllowEntry>, StoreError> {
+        Ok(self.rules_and_skipped()?.0)
+    }
+
+    /// Every rule the current parser accepts, and the stored rows it
+    /// refuses (left by an older version or a hand edit). A bad row is
+    /// never fatal: the rest of the allowlist is loaded and enforced, and
+    /// the row is reported for removal.
+    pub fn rules_and_skipped(&self) -> Result<(Vec<AllowEntry>, Vec<SkippedRule>), StoreError> {
         let conn = self.conn.lock();
         let mut stmt = conn.prepare(
             "SELECT app, pattern, port, allow_http, rate_limit, rate_burst, max_response, timeout_ms,
@@ -74,6 +113,7 @@ impl Store {
             ))
         })?;
         let mut out = Vec::new();
+        let mut skipped = Vec::new();
         for row in rows {
             let (app, pattern, port, rules) = row?;
             // Stored rows went through the parser; parsing again keeps a
@@ -83,13 +123,25 @@ impl Store {
             } else {
                 format!("{pattern}:{port}")
             };
-            let mut entry = AllowEntry::parse(&text)?.with_rules(rules)?;
-            if !app.is_empty() {
-                entry = entry.for_app(AppId::parse(&app)?);
+            let parsed = AllowEntry::parse(&text)
+                .map_err(|e| e.to_string())
+                .and_then(|e| e.with_rules(rules).map_err(|e| e.to_string()))
+                .and_then(|e| match app.as_str() {
+                    "" => Ok(e),
+                    a => AppId::parse(a)
+                        .map(|a| e.for_app(a))
+                        .map_err(|e| e.to_string()),
+                });
+            match parsed {
+                Ok(entry) => out.push(entry),
+                Err(reason) => skipped.push(SkippedRule {
+                    app: (!app.is_empty()).then_some(app),
+                    entry: text,
+                    reason,
+                }),
             }
-            out.push(entry);
         }
-        Ok(out)
+        Ok((out, skipped))
     }
 
     /// The rules as an allowlist.

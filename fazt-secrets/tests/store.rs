@@ -560,3 +560,51 @@ fn deleted_and_replaced_values_are_erased_from_the_files() {
     );
     assert!(contains(&files, "sk_new_ROTATED_0987654321"));
 }
+
+/// A stored row today's parser refuses (left by an older version or a hand
+/// edit) is skipped and reported: the rest of the allowlist loads, and a
+/// running host's reload still applies a removal.
+#[test]
+fn a_bad_stored_row_is_skipped_and_reported() {
+    let dir = TempDir::new("badrow");
+    let s = Store::open(dir.db()).unwrap();
+    s.allow(&AllowEntry::parse("api.good.test").unwrap())
+        .unwrap();
+    s.allow(&AllowEntry::parse("revoked.test").unwrap())
+        .unwrap();
+    assert!(s.allowlist_if_changed().unwrap().is_some());
+    {
+        let raw = rusqlite::Connection::open(dir.db()).unwrap();
+        raw.execute(
+            "INSERT INTO allow_rules (app, pattern, port, allow_http, rate_limit, rate_burst,
+                 max_response, timeout_ms, cache_ttl_s, created_ms)
+             VALUES ('', '*.com', 0, 0, 0, 0, 0, 0, 0, 0)",
+            [],
+        )
+        .unwrap();
+        raw.execute(
+            "UPDATE meta SET value = value + 1 WHERE key = 'allowlist_version'",
+            [],
+        )
+        .unwrap();
+    }
+    let (entries, skipped) = s.rules_and_skipped().unwrap();
+    let names: Vec<String> = entries.iter().map(ToString::to_string).collect();
+    assert_eq!(names, ["api.good.test", "revoked.test"]);
+    assert_eq!(skipped.len(), 1);
+    assert_eq!(skipped[0].entry, "*.com");
+    assert!(
+        skipped[0].reason.contains("public suffix"),
+        "{}",
+        skipped[0].reason
+    );
+    // A running host's reload applies a removal despite the bad row.
+    assert!(s.remove_rule(None, "revoked.test").unwrap());
+    let list = s.allowlist_if_changed().unwrap().expect("a change");
+    let policy = Policy::new(list, Classifier::new(), Limits::default()).unwrap();
+    assert!(policy.check_url(None, "https://revoked.test/").is_err());
+    assert!(policy.check_url(None, "https://api.good.test/").is_ok());
+    // The bad row itself can be removed by its text.
+    assert!(s.remove_rule(None, "*.com").unwrap());
+    assert!(s.rules_and_skipped().unwrap().1.is_empty());
+}
