@@ -192,7 +192,7 @@ pub(crate) fn check(
     let store = open_store(g)?;
     // The explanation comes from the very policy `fazt fetch` enforces,
     // built in one place: own interface addresses and overrides included.
-    let (client, log) = client(&store, &dev, Limits::default())?;
+    let (client, log) = client(&store, &dev, limits_in_force(g)?)?;
     log.shutdown();
     let policy = client.policy();
     let mut explanation = policy.explain(app, url, None);
@@ -523,7 +523,7 @@ pub(crate) fn fetch(g: &Global, a: &FetchArgs) -> Result<(), Failure> {
         (None, None) => None,
     };
     let store = open_store(g)?;
-    let limits = Limits::default();
+    let limits = limits_in_force(g)?;
     let (client, log) = client(&store, &dev, limits)?;
     let request = Request {
         method: a.method.clone(),
@@ -558,7 +558,7 @@ pub(crate) fn run(g: &Global, script: &Path, app: Option<&str>) -> Result<(), Fa
     let source = std::fs::read_to_string(script)
         .map_err(|e| usage(format!("cannot read {}: {e}", script.display())))?;
     let store = open_store(g)?;
-    let limits = Limits::default();
+    let limits = limits_in_force(g)?;
     let (client, log) = client(&store, &dev, limits)?;
     let runner = fazt_js::ScriptRunner::new(client, limits);
     let out = runner.run(app, &source);
@@ -583,26 +583,75 @@ pub(crate) fn run(g: &Global, script: &Path, app: Option<&str>) -> Result<(), Fa
     }
 }
 
-pub(crate) fn limits(as_json: bool, schema: bool) -> Result<(), Failure> {
-    let limits = Limits::default();
+pub(crate) fn limits(g: &Global, as_json: bool, schema: bool) -> Result<(), Failure> {
     if schema {
         return print_json(&Limits::schema());
     }
+    let limits = limits_in_force(g)?;
     if as_json {
         return print_json(&limits);
     }
+    let defaults = Limits::default();
     let mut out = String::new();
     for f in Limits::schema() {
+        let value = limits.get(f.name).unwrap_or(f.default);
+        let changed = if value == defaults.get(f.name).unwrap_or(f.default) {
+            ' '
+        } else {
+            '*'
+        };
         out.push_str(&format!(
-            "{:<22} {:>10} {:<13} {:<16} {}\n",
+            "{:<22} {:>10}{changed} {:<13} {:<16} {}\n",
             f.name,
-            limits.get(f.name).unwrap_or(f.default),
+            value,
             f.unit,
             format!("{}..{}", f.min, f.max),
             f.label
         ));
     }
     print(&out)
+}
+
+/// The limits every command uses: the defaults, with what `fazt limits set`
+/// stored. Without a database, the defaults (none is created to find out).
+pub(crate) fn limits_in_force(g: &Global) -> Result<Limits, Failure> {
+    if !db_path(g)?.exists() {
+        return Ok(Limits::default());
+    }
+    let (limits, skipped) = open_store(g)?.limits()?;
+    for k in &skipped {
+        eprintln!(
+            "warning: stored limit {} = {} is refused by this version ({}); the default applies. Reset it with `fazt limits reset {}`",
+            shown(&k.name),
+            k.value,
+            shown(&k.reason),
+            shown(&k.name)
+        );
+    }
+    Ok(limits)
+}
+
+/// `fazt limits set`.
+pub(crate) fn limits_set(g: &Global, name: &str, value: u64) -> Result<(), Failure> {
+    // Checked before the database is opened.
+    Limits::default().set(name, value).map_err(usage)?;
+    open_store(g)?.set_limit(name, value)?;
+    print(&format!("{name} = {value}\n"))
+}
+
+/// `fazt limits reset`.
+pub(crate) fn limits_reset(g: &Global, name: Option<&str>) -> Result<(), Failure> {
+    if let Some(name) = name {
+        if Limits::default().get(name).is_none() && !db_path(g)?.exists() {
+            return Err(usage(format!("unknown limit \"{}\"", shown(name))));
+        }
+    }
+    let removed = open_store(g)?.reset_limits(name)?;
+    match name {
+        Some(name) if removed == 0 => print(&format!("{name} already has its default\n")),
+        Some(name) => print(&format!("{name} reset to its default\n")),
+        None => print(&format!("{removed} limit(s) reset to their defaults\n")),
+    }
 }
 
 /// Opens the store at `path` (the demo's).

@@ -62,7 +62,8 @@ enum Command {
         #[arg(long)]
         app: Option<String>,
     },
-    /// Show the limits in force
+    /// Show the limits in force (`*` marks a value set with `limits set`),
+    /// or change them
     Limits {
         /// Print the values as JSON
         #[arg(long, conflicts_with = "schema")]
@@ -70,6 +71,8 @@ enum Command {
         /// Print the schema (label, description, unit, range) as JSON
         #[arg(long)]
         schema: bool,
+        #[command(subcommand)]
+        action: Option<LimitsCommand>,
     },
     /// An offline tour: a local TLS upstream, a secret, and SSRF attempts refused
     Demo,
@@ -114,6 +117,22 @@ enum NetCommand {
         /// Print JSON
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum LimitsCommand {
+    /// Set a limit (checked against its range); every later command uses it
+    Set {
+        /// The limit's name, as `fazt limits` lists it
+        name: String,
+        /// The new value, in the limit's unit
+        value: u64,
+    },
+    /// Back to the default: one limit, or all of them
+    Reset {
+        /// The limit's name; all limits when omitted
+        name: Option<String>,
     },
 }
 
@@ -183,7 +202,19 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         }
         Command::Fetch(a) => commands::fetch(g, &a),
         Command::Run { script, app } => commands::run(g, &script, app.as_deref()),
-        Command::Limits { json, schema } => commands::limits(json, schema),
+        Command::Limits {
+            action: Some(LimitsCommand::Set { name, value }),
+            ..
+        } => commands::limits_set(g, &name, value),
+        Command::Limits {
+            action: Some(LimitsCommand::Reset { name }),
+            ..
+        } => commands::limits_reset(g, name.as_deref()),
+        Command::Limits {
+            json,
+            schema,
+            action: None,
+        } => commands::limits(g, json, schema),
         Command::Demo => demo::run(),
     }
 }

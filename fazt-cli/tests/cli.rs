@@ -506,3 +506,36 @@ fn a_bad_stored_row_is_flagged_and_removable() {
     ];
     insta::assert_snapshot!(out.join("\n"));
 }
+
+/// Limits are configuration: `limits set` is checked, shown, and used by
+/// the next command (here a run that makes two calls under max_calls 1).
+#[test]
+fn limits_are_set_shown_used_and_reset() {
+    let mut sb = Sandbox::new("limits");
+    let r = remote(&mut sb);
+    let url = r.url("/json");
+    sb.run(&["net", "allow", &format!("api.test:{}", r.up.port())], "");
+    let script = sb.dir.join("two.js");
+    std::fs::write(
+        &script,
+        format!(
+            "fazt.net.fetch({url:?}); try {{ fazt.net.fetch({url:?}); 'second' }} catch (e) {{ e.code }}"
+        ),
+    )
+    .unwrap();
+    let script = script.display().to_string();
+    let out = [
+        sb.run(&["limits", "set", "max_calls", "99"], ""),
+        sb.run(&["limits", "set", "no_such_limit", "1"], ""),
+        sb.run(&["limits", "set", "max_calls", "1"], ""),
+        sb.run(&r.args(&["run", &script]), ""),
+        sb.run(&["limits", "--json"], ""),
+        sb.run(&["limits", "reset", "max_calls"], ""),
+        sb.run(&r.args(&["run", &script]), ""),
+        sb.run(&["limits", "reset"], ""),
+    ];
+    let text = out.join("\n").replace(&script, "[SCRIPT]");
+    insta::assert_snapshot!(text);
+    let shown = sb.run(&["limits"], "");
+    assert!(!shown.contains('*'), "all back to defaults: {shown}");
+}

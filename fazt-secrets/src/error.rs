@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use fazt_policy::EntryError;
+use fazt_policy::{EntryError, LimitsError};
 
 /// A storage failure or invalid input.
 #[derive(Debug)]
@@ -25,6 +25,8 @@ pub enum StoreError {
     Entry(EntryError),
     /// The secret value is empty or contains control characters.
     InvalidValue(&'static str),
+    /// A limit name is unknown or its value out of range.
+    Limit(LimitsError),
     /// The database was written by a newer version.
     TooNew {
         /// Schema version found.
@@ -52,6 +54,7 @@ impl fmt::Display for StoreError {
             StoreError::InjectKey(why) => write!(f, "invalid inject key: {why}"),
             StoreError::Entry(e) => e.fmt(f),
             StoreError::InvalidValue(why) => write!(f, "invalid secret value: {why}"),
+            StoreError::Limit(e) => e.fmt(f),
             StoreError::TooNew { found, known } => write!(
                 f,
                 "database schema version {found} is newer than this build understands ({known})"
@@ -85,5 +88,11 @@ impl From<std::io::Error> for StoreError {
 impl From<EntryError> for StoreError {
     fn from(e: EntryError) -> Self {
         StoreError::Entry(e)
+    }
+}
+
+impl From<LimitsError> for StoreError {
+    fn from(e: LimitsError) -> Self {
+        StoreError::Limit(e)
     }
 }

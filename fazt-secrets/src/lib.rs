@@ -33,6 +33,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod error;
+mod limits;
 mod log;
 mod query;
 mod rules;
@@ -40,6 +41,7 @@ mod secrets;
 mod store;
 
 pub use error::StoreError;
+pub use limits::SkippedLimit;
 pub use log::{LogConfig, RequestLog, DEFAULT_RETENTION};
 pub use query::{HostStats, LogQuery, LogRow};
 pub use rules::SkippedRule;

@@ -66,6 +66,11 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX request_log_host ON request_log (host, id);
     CREATE INDEX request_log_app ON request_log (app, id);",
+    // 2: limits set by the operator (what is not here is the default).
+    "CREATE TABLE limits (
+        name TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+    ) WITHOUT ROWID;",
 ];
 
 /// The database: one connection for reads and edits, shared by clones.

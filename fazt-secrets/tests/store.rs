@@ -225,7 +225,7 @@ fn database_file_is_private() {
     let s = Store::open(dir.db()).unwrap();
     assert_eq!(s.tightened_from(), Some(0o644), "the caller is told");
     assert_eq!(mode(&dir.db()), 0o600);
-    assert_eq!(s.schema_version().unwrap(), 1);
+    assert_eq!(s.schema_version().unwrap(), 2);
 }
 
 #[test]
@@ -607,4 +607,44 @@ fn a_bad_stored_row_is_skipped_and_reported() {
     // The bad row itself can be removed by its text.
     assert!(s.remove_rule(None, "*.com").unwrap());
     assert!(s.rules_and_skipped().unwrap().1.is_empty());
+}
+
+#[test]
+fn limits_are_stored_reset_and_checked() {
+    let s = Store::in_memory().unwrap();
+    assert_eq!(s.limits().unwrap(), (Limits::default(), Vec::new()));
+    s.set_limit("max_calls", 9).unwrap();
+    s.set_limit("cache_ttl_default", 1).unwrap_err();
+    let e = s.set_limit("max_calls", 99).unwrap_err();
+    assert!(e.to_string().contains("max_calls"), "{e}");
+    let (limits, skipped) = s.limits().unwrap();
+    assert_eq!((limits.max_calls, skipped.len()), (9, 0));
+    assert_eq!(s.reset_limits(Some("max_calls")).unwrap(), 1);
+    assert_eq!(s.limits().unwrap().0, Limits::default());
+    s.set_limit("max_calls", 7).unwrap();
+    s.set_limit("max_redirects", 1).unwrap();
+    assert_eq!(s.reset_limits(None).unwrap(), 2);
+    assert_eq!(s.limits().unwrap().0, Limits::default());
+}
+
+/// A stored limit a newer or older version wrote that this one refuses is
+/// skipped and reported; the default applies.
+#[test]
+fn a_bad_stored_limit_is_skipped_and_reported() {
+    let dir = TempDir::new("badlimit");
+    let s = Store::open(dir.db()).unwrap();
+    s.set_limit("max_calls", 3).unwrap();
+    let raw = rusqlite::Connection::open(dir.db()).unwrap();
+    raw.execute(
+        "INSERT INTO limits (name, value) VALUES ('max_redirects', 500), ('gone_limit', 1)",
+        [],
+    )
+    .unwrap();
+    let (limits, skipped) = s.limits().unwrap();
+    assert_eq!(
+        (limits.max_calls, limits.max_redirects),
+        (3, Limits::default().max_redirects)
+    );
+    let names: Vec<&str> = skipped.iter().map(|k| k.name.as_str()).collect();
+    assert_eq!(names, ["gone_limit", "max_redirects"]);
 }
