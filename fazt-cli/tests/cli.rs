@@ -126,7 +126,7 @@ fn help_and_limits() {
     assert_eq!(json["max_calls"], 5);
     let schema: serde_json::Value =
         serde_json::from_str(&sb.raw(&["limits", "--schema"], "").0).unwrap();
-    assert_eq!(schema.as_array().unwrap().len(), 20);
+    assert_eq!(schema.as_array().unwrap().len(), 21);
     assert!(!sb.db().exists(), "nothing here needs the database");
 }
 

@@ -91,6 +91,8 @@ limits! {
     log_flush_ms: 1000, 500, 10_000, "ms", "Log flush interval", "How often buffered request-log entries are written.";
     /// Console output kept per script run.
     max_console_bytes: 64 * KIB, KIB, MIB, "bytes", "Console output limit", "Bytes of console output kept per script run; the rest is dropped with a marker.";
+    /// Bytes the request log keeps.
+    log_max_bytes: 64 * MIB, MIB, 1024 * MIB, "bytes", "Log size", "Bytes of request-log rows kept; the oldest rows go first.";
     /// Longest URL a call may name.
     max_url_length: 16 * KIB, KIB, 64 * KIB, "bytes", "URL length limit", "Longest URL a call may name; longer ones are refused before anything else.";
     /// Largest result of a script run.

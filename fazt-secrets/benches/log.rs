@@ -41,6 +41,7 @@ fn record_latency(c: &mut Criterion) {
         buffer: 10_000,
         flush_every: Duration::from_millis(1000),
         retention: 100_000,
+        max_bytes: fazt_policy::Limits::default().log_max_bytes,
     };
     let log = RequestLog::start(&store, config).unwrap();
 
@@ -86,6 +87,7 @@ fn sustained_rows(c: &mut Criterion) {
                 buffer: N as usize,
                 flush_every: Duration::from_millis(500),
                 retention: 1_000_000,
+                max_bytes: fazt_policy::Limits::default().log_max_bytes,
             };
             let log = RequestLog::start(&store, config).unwrap();
             for i in 0..N {

@@ -42,7 +42,7 @@ mod store;
 
 pub use error::StoreError;
 pub use limits::SkippedLimit;
-pub use log::{LogConfig, RequestLog, DEFAULT_RETENTION};
+pub use log::{LogConfig, RequestLog, DEFAULT_RETENTION, ROW_OVERHEAD};
 pub use query::{HostStats, LogQuery, LogRow};
 pub use rules::SkippedRule;
 pub use secrets::{check_name, mask, InjectMode, SecretInfo};

@@ -31,7 +31,14 @@ pub struct LogConfig {
     pub flush_every: Duration,
     /// Rows kept in the table.
     pub retention: u64,
+    /// Bytes of rows kept in the table (`log_max_bytes`), counted as the
+    /// text of each row plus [`ROW_OVERHEAD`] bytes.
+    pub max_bytes: u64,
 }
+
+/// What a row costs beyond its text, for `max_bytes`: the numbers and the
+/// indexes' share.
+pub const ROW_OVERHEAD: u64 = 64;
 
 impl LogConfig {
     /// Settings from the egress limits, with the default retention.
@@ -40,6 +47,7 @@ impl LogConfig {
             buffer: usize::try_from(limits.log_buffer).unwrap_or(usize::MAX),
             flush_every: Duration::from_millis(limits.log_flush_ms),
             retention: DEFAULT_RETENTION,
+            max_bytes: limits.log_max_bytes,
         }
     }
 }
@@ -185,7 +193,7 @@ fn writer(shared: &Shared, conn: &Mutex<Connection>, config: LogConfig) {
         };
         if !batch.is_empty() {
             let n = batch.len() as u64;
-            match write_batch(&conn.lock(), &batch, config.retention) {
+            match write_batch(&conn.lock(), &batch, config.retention, config.max_bytes) {
                 Ok(()) => shared.written.fetch_add(n, Ordering::Relaxed),
                 Err(_) => {
                     shared.failures.fetch_add(1, Ordering::Relaxed);
@@ -206,6 +214,7 @@ fn write_batch(
     conn: &Connection,
     batch: &VecDeque<LogEntry>,
     retention: u64,
+    max_bytes: u64,
 ) -> Result<(), rusqlite::Error> {
     let tx = conn.unchecked_transaction()?;
     {
@@ -232,6 +241,21 @@ fn write_batch(
     tx.execute(
         "DELETE FROM request_log WHERE id <= (SELECT max(id) FROM request_log) - ?1",
         params![i64::try_from(retention).unwrap_or(i64::MAX)],
+    )?;
+    // Then by bytes: from the newest row back, the first row that takes the
+    // running total over the limit goes, with every older one.
+    tx.execute(
+        "DELETE FROM request_log WHERE id <= (
+             SELECT id FROM (
+                 SELECT id, SUM(length(app) + length(host) + length(method) + length(path)
+                                + length(coalesce(error, '')) + ?2)
+                            OVER (ORDER BY id DESC) AS total
+                 FROM request_log)
+             WHERE total > ?1 ORDER BY id DESC LIMIT 1)",
+        params![
+            i64::try_from(max_bytes).unwrap_or(i64::MAX),
+            i64::try_from(ROW_OVERHEAD).unwrap_or(0)
+        ],
     )?;
     tx.commit()
 }

@@ -352,6 +352,7 @@ fn config(buffer: usize, flush_ms: u64, retention: u64) -> LogConfig {
         buffer,
         flush_every: Duration::from_millis(flush_ms),
         retention,
+        max_bytes: Limits::default().log_max_bytes,
     }
 }
 
@@ -647,4 +648,39 @@ fn a_bad_stored_limit_is_skipped_and_reported() {
     );
     let names: Vec<&str> = skipped.iter().map(|k| k.name.as_str()).collect();
     assert_eq!(names, ["gone_limit", "max_redirects"]);
+}
+
+/// Retention is bounded in bytes as well as rows: long rows (a script's
+/// long paths) cannot grow the database past log_max_bytes.
+#[test]
+fn retention_trims_oldest_rows_by_bytes() {
+    let store = Store::in_memory().unwrap();
+    let mut cfg = config(1000, 10_000, 100_000);
+    cfg.max_bytes = 1024 * 1024;
+    let log = RequestLog::start(&store, cfg).unwrap();
+    for i in 0..800 {
+        let mut e = entry(i, None);
+        e.path = format!("/p/{i}/{}", "x".repeat(2000));
+        log.record(e);
+    }
+    log.flush();
+    let rows = store
+        .recent_logs(&LogQuery {
+            limit: 100_000,
+            ..LogQuery::default()
+        })
+        .unwrap();
+    let bytes: usize = rows
+        .iter()
+        .map(|r| {
+            r.app.as_deref().unwrap_or("").len() + r.host.len() + r.method.len() + r.path.len() + 64
+        })
+        .sum();
+    assert!(bytes <= 1024 * 1024, "{bytes} bytes kept");
+    assert!(
+        rows.len() > 400 && rows.len() < 800,
+        "{} rows kept",
+        rows.len()
+    );
+    assert!(rows[0].path.starts_with("/p/799/"), "the newest are kept");
 }

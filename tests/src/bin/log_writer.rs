@@ -16,6 +16,7 @@ fn main() {
             buffer: 10_000,
             flush_every: std::time::Duration::from_millis(50),
             retention: 1_000_000,
+            max_bytes: fazt_policy::Limits::default().log_max_bytes,
         },
     )
     .expect("start log");
