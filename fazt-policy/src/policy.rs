@@ -75,6 +75,16 @@ impl Policy {
         self
     }
 
+    /// The same policy with other limits, checked like [`Policy::new`]'s.
+    ///
+    /// # Errors
+    /// The first field out of its range.
+    pub fn with_limits(mut self, limits: Limits) -> Result<Self, LimitsError> {
+        limits.validate()?;
+        self.limits = limits;
+        Ok(self)
+    }
+
     /// The same policy with another classifier.
     pub fn with_classifier(mut self, classifier: Classifier) -> Self {
         self.classifier = classifier;

@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::{Allowlist, CanonicalHost, ErrorCode, HostPattern, NetError};
+use crate::{Allowlist, CanonicalHost, ErrorCode, HostPattern, Limits, NetError};
 
 /// Where an injected secret goes in the outgoing request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -205,4 +205,10 @@ pub trait AllowlistSource: Send + Sync {
     /// The new allowlist if it changed since the last call, `None`
     /// otherwise (or when it cannot be read: the old one stays in force).
     fn poll(&self) -> Option<Allowlist>;
+
+    /// The new limits if they changed since the last call, `None` otherwise
+    /// (the default: a source without limits leaves them as they are).
+    fn poll_limits(&self) -> Option<Limits> {
+        None
+    }
 }

@@ -43,6 +43,24 @@ impl Store {
         Ok((limits, skipped))
     }
 
+    /// The limits in force if they changed since the last call (the first
+    /// call always returns them); cheap when nothing changed, like
+    /// [`Store::allowlist_if_changed`]. Refused rows are skipped.
+    pub fn limits_if_changed(&self) -> Result<Option<Limits>, StoreError> {
+        let version: i64 = self.conn.lock().query_row(
+            "SELECT value FROM meta WHERE key = 'limits_version'",
+            [],
+            |r| r.get(0),
+        )?;
+        let mut seen = self.seen_limits_version.lock();
+        if *seen == Some(version) {
+            return Ok(None);
+        }
+        let (limits, _skipped) = self.limits()?;
+        *seen = Some(version);
+        Ok(Some(limits))
+    }
+
     /// Sets limit `name` to `value`, refusing an unknown name or a value
     /// outside its range (nothing is written then).
     pub fn set_limit(&self, name: &str, value: u64) -> Result<(), StoreError> {

@@ -175,6 +175,13 @@ impl AllowlistSource for Store {
         // also be safe, but would stop every app on a transient lock error.
         self.allowlist_if_changed().ok().flatten()
     }
+
+    /// The store's limits are the limits in force: a client using the
+    /// store as its source takes them on its first call, and every change
+    /// `fazt limits set` makes after that.
+    fn poll_limits(&self) -> Option<fazt_policy::Limits> {
+        self.limits_if_changed().ok().flatten()
+    }
 }
 
 fn scope_key(scope: &Scope) -> &str {

@@ -66,11 +66,22 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX request_log_host ON request_log (host, id);
     CREATE INDEX request_log_app ON request_log (app, id);",
-    // 2: limits set by the operator (what is not here is the default).
+    // 2: limits set by the operator (what is not here is the default), with
+    // a change counter like the allowlist's.
     "CREATE TABLE limits (
         name TEXT PRIMARY KEY,
         value INTEGER NOT NULL
-    ) WITHOUT ROWID;",
+    ) WITHOUT ROWID;
+    INSERT INTO meta (key, value) VALUES ('limits_version', 0);
+    CREATE TRIGGER limits_insert AFTER INSERT ON limits BEGIN
+        UPDATE meta SET value = value + 1 WHERE key = 'limits_version';
+    END;
+    CREATE TRIGGER limits_update AFTER UPDATE ON limits BEGIN
+        UPDATE meta SET value = value + 1 WHERE key = 'limits_version';
+    END;
+    CREATE TRIGGER limits_delete AFTER DELETE ON limits BEGIN
+        UPDATE meta SET value = value + 1 WHERE key = 'limits_version';
+    END;",
 ];
 
 /// The database: one connection for reads and edits, shared by clones.
@@ -84,6 +95,8 @@ pub struct Store {
     tightened_from: Option<u32>,
     /// The allowlist version [`Store::allowlist_if_changed`] last returned.
     pub(crate) seen_allowlist_version: Arc<Mutex<Option<i64>>>,
+    /// The limits version [`Store::limits_if_changed`] last returned.
+    pub(crate) seen_limits_version: Arc<Mutex<Option<i64>>>,
 }
 
 impl Store {
@@ -127,6 +140,7 @@ impl Store {
             path,
             tightened_from,
             seen_allowlist_version: Arc::new(Mutex::new(None)),
+            seen_limits_version: Arc::new(Mutex::new(None)),
         })
     }
 

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use fazt_policy::cache;
 use fazt_policy::headers::{normalize_method, sanitize_request_headers, ResponseHeaders};
 use fazt_policy::{
-    log_field, Allowlist, AllowlistSource, Approved, InjectAs, Injection, LogEntry, LogSink,
-    NetError, Policy, RequestBudget, SecretInjector,
+    log_field, Allowlist, AllowlistSource, Approved, InjectAs, Injection, Limits, LogEntry,
+    LogSink, NetError, Policy, RequestBudget, SecretInjector,
 };
 use parking_lot::RwLock;
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
@@ -92,6 +92,18 @@ impl EgressClient {
         *slot = Arc::new(p);
     }
 
+    /// Replaces the limits checked per call (body and response sizes,
+    /// timeouts, redirects, concurrency); calls that already started keep
+    /// the old ones. Limits out of range are ignored: the ones in force
+    /// stay. Settings fixed when the client was built (the cache's size)
+    /// do not change.
+    pub fn set_limits(&self, limits: Limits) {
+        let mut slot = self.inner.policy.write();
+        if let Ok(p) = Policy::clone(&slot).with_limits(limits) {
+            *slot = Arc::new(p);
+        }
+    }
+
     /// Makes one call for `app` under `budget`.
     ///
     /// The call counts toward `max_calls` even when it is refused. Its
@@ -154,8 +166,13 @@ impl EgressClient {
         log: &mut LogEntry,
     ) -> Result<Response, NetError> {
         budget.count_call()?;
-        if let Some(list) = self.inner.source.as_ref().and_then(|s| s.poll()) {
-            self.set_allowlist(list);
+        if let Some(source) = self.inner.source.as_ref() {
+            if let Some(list) = source.poll() {
+                self.set_allowlist(list);
+            }
+            if let Some(limits) = source.poll_limits() {
+                self.set_limits(limits);
+            }
         }
         let policy = self.policy();
         let limits = policy.limits();

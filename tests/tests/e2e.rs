@@ -80,3 +80,43 @@ fn store_backed_client_sees_cli_edits_injects_and_logs() {
     log.shutdown();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Limits are configuration a running host re-reads like the allowlist: a
+/// `fazt limits set` from another connection reaches the next call.
+#[test]
+fn a_running_client_uses_limits_set_after_it_started() {
+    let dir = std::env::temp_dir().join(format!("fazt-e2e-limits-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let db = dir.join("fazt.db");
+    let ca = TestCa::new();
+    let up = Upstream::tls(&ca, |seen| Reply::ok(format!("{} bytes", seen.body.len())));
+    let url = format!("https://api.test:{}/upload", up.port());
+    let host_store = Store::open(&db).unwrap();
+    host_store
+        .allow(&AllowEntry::parse(&format!("api.test:{}", up.port())).unwrap())
+        .unwrap();
+    let classifier =
+        Classifier::new().with_allow_ranges(["127.0.0.1/32".parse::<IpNet>().unwrap()]);
+    let (limits, _) = host_store.limits().unwrap();
+    let policy = Policy::new(host_store.allowlist().unwrap(), classifier, limits).unwrap();
+    let client = fazt_tests::loopback_client(policy, &ca, &["api.test"])
+        .allowlist_source(Arc::new(host_store.clone()))
+        .build()
+        .unwrap();
+    let post = || {
+        client.fetch(
+            None,
+            Request::get(&url).method("POST").body(vec![b'x'; 4096]),
+            &mut RequestBudget::new(&Limits::default()),
+        )
+    };
+    assert!(post().is_ok());
+    Store::open(&db)
+        .unwrap()
+        .set_limit("max_request_body", 1024)
+        .unwrap();
+    let e = post().unwrap_err();
+    assert_eq!(e.rule(), "max_request_body");
+    assert_eq!(client.policy().limits().max_request_body, 1024);
+    let _ = std::fs::remove_dir_all(&dir);
+}
