@@ -560,7 +560,11 @@ pub(crate) fn run(g: &Global, script: &Path, app: Option<&str>) -> Result<(), Fa
     let store = open_store(g)?;
     let limits = limits_in_force(g)?;
     let (client, log) = client(&store, &dev, limits)?;
-    let runner = fazt_js::ScriptRunner::new(client, limits);
+    // Isolated: the script's engine runs in a child process of this
+    // executable that holds no secret, database or socket.
+    let exe = std::env::current_exe()
+        .map_err(|e| Failure::Other(anyhow::anyhow!("cannot find this executable: {e}")))?;
+    let runner = fazt_js::ScriptRunner::new(client, limits).isolated(exe);
     let out = runner.run(app, &source);
     log.shutdown();
     let mut text = String::new();

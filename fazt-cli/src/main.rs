@@ -163,6 +163,8 @@ fn main() -> ExitCode {
     // The process holds secret values in memory: no core file may carry
     // them to disk.
     disable_core_dumps();
+    // A worker for an isolated script run: runs it and exits.
+    fazt_js::worker::run_if_worker();
     // While the process has one thread: the setting lives in the
     // environment.
     fazt_js::disable_bytecode_cache();

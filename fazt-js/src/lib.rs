@@ -44,6 +44,7 @@ mod op;
 mod pool;
 mod runner;
 pub mod sandbox;
+pub mod worker;
 
 pub use op::{fetch, FetchArgs, FetchContext, FetchOk, RunDeadline};
 pub use pool::ScriptPool;

@@ -10,6 +10,8 @@ use fazt_policy::{NetError, RequestBudget};
 use fazt_transport::{EgressClient, RedirectMode, Request};
 use serde::{Deserialize, Serialize};
 
+use crate::worker::{FetchReply, RemoteBody, RemoteFetch};
+
 /// Per-run state kept in the runtime's `OpState`: which client, for which
 /// app, and what is left of the run's budget.
 #[derive(Debug)]
@@ -48,7 +50,7 @@ pub struct FetchArgs {
 }
 
 /// A response as plain data.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FetchOk {
     /// Status code.
     pub status: u16,
@@ -150,7 +152,7 @@ pub(crate) enum Outcome {
     /// `text()` does) and as bytes.
     Response(u16, String, String, bool, Vec<String>, String, ToJsBuffer),
     /// `[code, message, retryable, retryAfterMs | null]`.
-    Error(&'static str, String, bool, Option<u64>),
+    Error(String, String, bool, Option<u64>),
 }
 
 impl From<Result<FetchOk, NetError>> for Outcome {
@@ -179,7 +181,7 @@ fn body_text(body: &[u8]) -> String {
 
 fn error_outcome(e: &NetError) -> Outcome {
     Outcome::Error(
-        e.code().as_str(),
+        e.code().as_str().to_string(),
         e.to_string(),
         e.is_retryable(),
         e.retry_after()
@@ -276,6 +278,31 @@ pub(crate) fn op_fazt_fetch(
         ..options.unwrap_or_default()
     };
     let deadline = state.try_borrow::<RunDeadline>().map(|d| d.0);
+    if let Some(remote) = state.try_borrow::<RemoteFetch>() {
+        // An isolated run: the parent makes the call (and counts it).
+        let body = match body_kind {
+            BODY_TEXT => RemoteBody::Bytes(body.into_bytes()),
+            BODY_BINARY => match binary_string_bytes(&body) {
+                Some(bytes) => RemoteBody::Bytes(bytes),
+                None => RemoteBody::None,
+            },
+            BODY_OVER_LIMIT => RemoteBody::OverLimit(body_size.max(0.0) as u64),
+            _ => RemoteBody::None,
+        };
+        let args = match deadline {
+            Some(deadline) => within(args, deadline),
+            None => args,
+        };
+        return match remote.call(args, body) {
+            FetchReply::Ok(ok) => Ok(ok).into(),
+            FetchReply::Err {
+                code,
+                message,
+                retryable,
+                retry_after_ms,
+            } => Outcome::Error(code, message, retryable, retry_after_ms),
+        };
+    }
     let Some(ctx) = state.try_borrow_mut::<FetchContext>() else {
         return error_outcome(&NetError::InvalidOption {
             option: "fetch".into(),
@@ -360,6 +387,9 @@ pub(crate) fn op_fazt_max_request_body(state: Rc<RefCell<OpState>>) -> u64 {
     let Ok(state) = state.try_borrow() else {
         return u64::MAX;
     };
+    if let Some(remote) = state.try_borrow::<RemoteFetch>() {
+        return remote.max_request_body;
+    }
     state.try_borrow::<FetchContext>().map_or(u64::MAX, |ctx| {
         ctx.client.policy().limits().max_request_body
     })

@@ -106,6 +106,11 @@ impl ScriptPool {
     /// Runs `source` as a classic script for `app`; the same contract as
     /// [`ScriptRunner::run`].
     pub fn run(&self, app: Option<&str>, source: &str) -> RunOutput {
+        if self.runner.is_isolated() {
+            // Each run starts its own worker process; there is no runtime
+            // to prepare in this one.
+            return self.runner.run(app, source);
+        }
         let (reply, answer) = mpsc::channel();
         let taken_by = Arc::new(OnceLock::new());
         let job = Job {

@@ -1,6 +1,7 @@
 //! [`ScriptRunner`]: one script run in a fresh runtime, with a time limit,
 //! a heap limit, a fresh network budget, and captured console output.
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -9,8 +10,10 @@ use std::time::{Duration, Instant};
 use deno_core::{serde_v8, v8, JsRuntime, RuntimeOptions};
 use fazt_policy::{Limits, RequestBudget};
 use fazt_transport::EgressClient;
+use serde::{Deserialize, Serialize};
 
 use crate::op::{Completion, Console, FetchContext, RunDeadline};
+use crate::worker::RemoteFetch;
 
 /// Default heap limit for a run.
 pub const DEFAULT_HEAP_LIMIT: usize = 64 * 1024 * 1024;
@@ -33,10 +36,12 @@ pub struct ScriptRunner {
     client: EgressClient,
     limits: Limits,
     heap_limit: usize,
+    /// The worker executable, in isolated mode.
+    isolated: Option<PathBuf>,
 }
 
 /// What a run produced.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunOutput {
     /// The script's completion value as JSON (after awaiting it, if it is
     /// a promise), or why the run failed.
@@ -50,7 +55,7 @@ pub struct RunOutput {
 }
 
 /// Why a run failed.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum ScriptError {
     /// Stopped at `exec_timeout_ms`.
@@ -109,7 +114,25 @@ impl ScriptRunner {
             client,
             limits,
             heap_limit: DEFAULT_HEAP_LIMIT,
+            isolated: None,
         }
+    }
+
+    /// Runs every script in a child process started from `worker_exe`
+    /// (see [`worker`](crate::worker)): the engine then holds no secret,
+    /// no database and no socket, and an engine that aborts costs only its
+    /// run ([`ScriptError::Engine`]). `worker_exe` must call
+    /// [`worker::run_if_worker`](crate::worker::run_if_worker) first thing
+    /// in `main`; a host passes its own executable
+    /// (`std::env::current_exe()`).
+    pub fn isolated(mut self, worker_exe: impl Into<PathBuf>) -> Self {
+        self.isolated = Some(worker_exe.into());
+        self
+    }
+
+    /// Whether runs happen in worker processes.
+    pub fn is_isolated(&self) -> bool {
+        self.isolated.is_some()
     }
 
     /// Sets the heap limit of each run.
@@ -136,6 +159,9 @@ impl ScriptRunner {
     /// [`ScriptError::Abandoned`]) is answered as such, and its thread is
     /// left to itself.
     pub fn run(&self, app: Option<&str>, source: &str) -> RunOutput {
+        if let Some(exe) = &self.isolated {
+            return crate::worker::run_in_child(self, exe, app, source);
+        }
         let this = self.clone();
         let app = app.map(str::to_string);
         let source = source.to_string();
@@ -159,6 +185,16 @@ impl ScriptRunner {
     /// The limits runs are made with.
     pub(crate) fn limits(&self) -> &Limits {
         &self.limits
+    }
+
+    /// The client runs call through.
+    pub(crate) fn client(&self) -> &EgressClient {
+        &self.client
+    }
+
+    /// The heap limit of each run.
+    pub(crate) fn heap_limit_bytes(&self) -> usize {
+        self.heap_limit
     }
 }
 
@@ -209,9 +245,17 @@ pub(crate) fn failed_run(message: String) -> RunOutput {
 pub(crate) struct Prepared {
     runtime: JsRuntime,
     out_of_memory: Arc<AtomicBool>,
-    client: EgressClient,
+    backend: Backend,
     limits: Limits,
     heap_limit: usize,
+}
+
+/// Where a run's calls go.
+enum Backend {
+    /// Through this client, in this process.
+    Local(EgressClient),
+    /// To the parent process (a worker's run).
+    Remote(RemoteFetch),
 }
 
 impl Prepared {
@@ -221,9 +265,30 @@ impl Prepared {
     /// The engine's message when it cannot start a runtime (on QuickJS, a
     /// thread's 268th runtime fails this way).
     pub(crate) fn new(runner: &ScriptRunner) -> Result<Prepared, String> {
+        Prepared::with_backend(
+            Backend::Local(runner.client.clone()),
+            runner.limits,
+            runner.heap_limit,
+        )
+    }
+
+    /// A runtime whose calls go to the parent process.
+    pub(crate) fn new_remote(
+        limits: Limits,
+        heap_limit: usize,
+        remote: RemoteFetch,
+    ) -> Result<Prepared, String> {
+        Prepared::with_backend(Backend::Remote(remote), limits, heap_limit)
+    }
+
+    fn with_backend(
+        backend: Backend,
+        limits: Limits,
+        heap_limit: usize,
+    ) -> Result<Prepared, String> {
         let mut runtime = JsRuntime::try_new(RuntimeOptions {
             extensions: vec![crate::fazt_net::init(), crate::fazt_sandbox::init()],
-            create_params: Some(v8::CreateParams::default().heap_limits(0, runner.heap_limit)),
+            create_params: Some(v8::CreateParams::default().heap_limits(0, heap_limit)),
             ..Default::default()
         })
         .map_err(|e| format!("could not create a script runtime: {e}"))?;
@@ -248,9 +313,9 @@ impl Prepared {
         Ok(Prepared {
             runtime,
             out_of_memory,
-            client: runner.client.clone(),
-            limits: runner.limits,
-            heap_limit: runner.heap_limit,
+            backend,
+            limits,
+            heap_limit,
         })
     }
 
@@ -263,11 +328,14 @@ impl Prepared {
         {
             let state = runtime.op_state();
             let mut state = state.borrow_mut();
-            state.put(FetchContext {
-                client: self.client.clone(),
-                app: app.map(str::to_string),
-                budget: RequestBudget::new(&self.limits),
-            });
+            match self.backend {
+                Backend::Local(client) => state.put(FetchContext {
+                    client,
+                    app: app.map(str::to_string),
+                    budget: RequestBudget::new(&self.limits),
+                }),
+                Backend::Remote(remote) => state.put(remote),
+            }
             state.put(Console::new(self.limits.max_console_bytes));
             state.put(RunDeadline(deadline));
         }

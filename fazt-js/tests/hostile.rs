@@ -186,6 +186,16 @@ fn every_hostile_script_ends_with_its_outcome_and_the_pool_runs_on() {
     assert_eq!(pool.engine_failures(), 0);
 }
 
+#[test]
+fn every_hostile_script_ends_with_its_outcome_in_a_worker_process() {
+    let env = common::env(limits(), EntryRules::default(), upstream);
+    let runner = runner(&env).isolated(env!("CARGO_BIN_EXE_fazt-js-worker"));
+    let failures = check_all(&corpus(), &|source| {
+        runner.run(None, &with_base(&env, source))
+    });
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
 /// Pieces of hostile scripts; a generated script is a few of them in a row.
 const PIECES: &[&str] = &[
     "fazt.net.fetch('BASE/x', new Proxy({}, { get() { try { fazt.net.fetch('BASE/y'); } catch {} return undefined; } }));",

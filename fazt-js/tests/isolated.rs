@@ -1,0 +1,82 @@
+//! Isolated runs: each script in a worker process that holds no secret,
+//! database or socket, whose crash costs only its run.
+
+use std::time::{Duration, Instant};
+
+use fazt_js::{ScriptError, ScriptPool, STUCK_AFTER};
+use fazt_policy::{EntryRules, Limits};
+use fazt_tests::{Reply, Seen};
+use serde_json::json;
+
+mod common;
+
+const WORKER: &str = env!("CARGO_BIN_EXE_fazt-js-worker");
+
+fn upstream(seen: &Seen) -> Reply {
+    Reply::ok(seen.header("authorization").unwrap_or("none").to_string())
+}
+
+fn env(limits: Limits) -> common::Env {
+    let mut env = common::env(limits, EntryRules::default(), upstream);
+    env.runner = env.runner.clone().isolated(WORKER);
+    env
+}
+
+/// An engine abort a script can still cause in-process (v8x sizes a vector
+/// by this property when it formats the stack).
+const ABORTS: &str = r#"const e = new Error("m");
+Object.defineProperty(e, "__v82_wasm_stack_frames", { value: { length: 0x7fffffff } });
+e.stack.length"#;
+
+#[test]
+fn an_isolated_run_calls_through_the_parent_with_its_secrets() {
+    let env = env(Limits::default());
+    let out = env.run(
+        r#"
+        const a = fazt.net.fetch("BASE/x", { auth: "API_KEY" }).text();
+        let refused;
+        try { fazt.net.fetch("https://evil.test/"); } catch (e) { refused = e.code; }
+        console.log("from the worker");
+        [a.startsWith("Bearer sk_js_SENTINEL"), refused, typeof Deno]
+        "#,
+    );
+    assert_eq!(out.result, Ok(json!([true, "NET_BLOCKED", "undefined"])));
+    assert_eq!(out.console, ["from the worker"]);
+    assert_eq!(out.calls, 2, "the parent counts the calls");
+}
+
+#[test]
+fn an_engine_abort_costs_only_its_run() {
+    let env = env(Limits::default());
+    let out = env.run(ABORTS);
+    match out.result {
+        Err(ScriptError::Engine { message }) => {
+            assert!(message.contains("worker process"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(env.run("1 + 1").result, Ok(json!(2)));
+    // Through a pool as well.
+    let pool = ScriptPool::new(env.runner.clone(), 1).unwrap();
+    assert!(matches!(
+        pool.run(None, ABORTS).result,
+        Err(ScriptError::Engine { .. })
+    ));
+    assert_eq!(pool.run(None, "2 + 2").result, Ok(json!(4)));
+}
+
+#[test]
+fn a_worker_the_engine_cannot_stop_is_killed_at_the_deadline() {
+    let mut limits = Limits::default();
+    limits.set("exec_timeout_ms", 1000).unwrap();
+    let env = env(limits);
+    let started = Instant::now();
+    let out = env.run("const b = (1n << 400000n) - 1n; Array(200).fill(b).join().length");
+    let took = started.elapsed();
+    assert!(
+        matches!(out.result, Err(ScriptError::Abandoned { limit_ms: 1000 })),
+        "{:?}",
+        out.result
+    );
+    assert!(took < Duration::from_millis(1000) + STUCK_AFTER + Duration::from_millis(1000));
+}
