@@ -14,7 +14,7 @@
 //! budget, makes the call and answers on the child's stdin.
 //!
 //! The parent bounds every frame ([`MAX_FRAME`]), kills the child at the
-//! run's limit plus [`STUCK_AFTER`](crate::STUCK_AFTER), and answers a child
+//! run's limit plus [`STUCK_AFTER`], and answers a child
 //! that dies, aborts or sends garbage with [`ScriptError::Engine`]: only
 //! that run is lost.
 //!
