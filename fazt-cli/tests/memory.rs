@@ -110,3 +110,74 @@ fn fazt_runs_without_core_dumps() {
     let fields: Vec<&str> = line.split_whitespace().collect();
     assert_eq!(&fields[4..6], ["0", "0"], "{line}");
 }
+
+/// The worker that runs a script is locked down before the script starts:
+/// a seccomp filter, no new privileges, and resource limits (read from
+/// /proc while the script keeps it busy).
+#[test]
+fn the_worker_runs_under_a_seccomp_filter_and_resource_limits() {
+    let dir = std::env::temp_dir().join(format!("fazt-lockdown-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("busy.js");
+    std::fs::write(&script, "while (true) {}").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fazt"))
+        .env_clear()
+        .arg("--db")
+        .arg(dir.join("fazt.db"))
+        .arg("run")
+        .arg(&script)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut seen = None;
+    for _ in 0..300 {
+        std::thread::sleep(Duration::from_millis(10));
+        let children =
+            std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+        let Some(worker) = children.split_whitespace().next() else {
+            continue;
+        };
+        let status = std::fs::read_to_string(format!("/proc/{worker}/status")).unwrap_or_default();
+        let limits = std::fs::read_to_string(format!("/proc/{worker}/limits")).unwrap_or_default();
+        // Locked down once the script thread runs.
+        if status
+            .lines()
+            .any(|l| l.starts_with("Threads:") && !l.ends_with("\t1"))
+        {
+            seen = Some((status, limits));
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    let (status, limits) = seen.expect("the worker was seen running");
+    let field = |text: &str, name: &str| -> String {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .map(|l| {
+                l[name.len()..]
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(field(&status, "Seccomp:"), "2", "{status}");
+    assert_eq!(field(&status, "NoNewPrivs:"), "1");
+    assert!(
+        field(&limits, "Max core file size").starts_with("0 0"),
+        "{limits}"
+    );
+    assert!(
+        field(&limits, "Max cpu time").starts_with("10 10"),
+        "{limits}"
+    );
+    assert!(
+        field(&limits, "Max address space").starts_with("8589934592 8589934592"),
+        "{limits}"
+    );
+}

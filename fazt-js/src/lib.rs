@@ -39,6 +39,8 @@
 compile_error!("features `quickjs` and `v8` select deno_core backends and are mutually exclusive");
 
 // The op2 macro expands to code that uses `unsafe` internally.
+#[cfg(target_os = "linux")]
+mod lockdown;
 #[allow(unsafe_code, missing_docs, unreachable_pub)]
 mod op;
 mod pool;

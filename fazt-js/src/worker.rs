@@ -18,8 +18,10 @@
 //! that dies, aborts or sends garbage with [`ScriptError::Engine`]: only
 //! that run is lost.
 //!
-//! Not yet: a seccomp filter and resource limits in the child (it runs with
-//! the parent's privileges), and pooled children (each run starts one).
+//! On Linux the child locks itself down before it runs anything (a seccomp
+//! filter that refuses network calls, starting programs and writing files,
+//! and resource limits; see `lockdown.rs` and [`LOCKED_DOWN`]). Not yet:
+//! children kept ready ahead of runs (each run starts one).
 
 use std::ffi::OsStr;
 use std::io::{Read, Write};
@@ -34,6 +36,15 @@ use serde::{Deserialize, Serialize};
 use crate::op::{FetchArgs, FetchContext, FetchOk};
 use crate::runner::{failed_run, Prepared};
 use crate::{RunOutput, ScriptError, ScriptRunner, STUCK_AFTER};
+
+/// Whether a worker locks itself down (seccomp filter, resource limits)
+/// before it runs a script: on Linux. Elsewhere isolated runs still happen
+/// in a process of their own, without the filter.
+pub const LOCKED_DOWN: bool = cfg!(target_os = "linux");
+
+/// CPU seconds a worker may use beyond its run's limit (runtime creation,
+/// the result) before the kernel stops it; the parent kills it sooner.
+const CPU_MARGIN_S: u64 = 5;
 
 /// The argument that starts the host's executable as a worker.
 pub const WORKER_ARG: &str = "--fazt-js-worker";
@@ -192,6 +203,11 @@ fn worker_main() -> std::io::Result<()> {
     for (name, value) in &start.limits {
         limits.set(name, *value).map_err(std::io::Error::other)?;
     }
+    // Before any thread starts, so that every thread has the filter. A
+    // worker that cannot lock itself down runs nothing.
+    #[cfg(target_os = "linux")]
+    crate::lockdown::lock_down(limits.exec_timeout_ms / 1000 + CPU_MARGIN_S)
+        .map_err(std::io::Error::other)?;
     let remote = Arc::clone(&pipe);
     let run = std::thread::Builder::new()
         .name("fazt-script".into())
