@@ -147,14 +147,31 @@ fn the_worker_runs_under_a_seccomp_filter_and_resource_limits() {
             .lines()
             .any(|l| l.starts_with("Threads:") && !l.ends_with("\t1"))
         {
-            seen = Some((status, limits));
+            let environ = std::fs::read(format!("/proc/{worker}/environ")).unwrap_or_default();
+            let fds: Vec<String> = std::fs::read_dir(format!("/proc/{worker}/fd"))
+                .map(|d| {
+                    d.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+                        .map(|p| p.display().to_string())
+                        .collect()
+                })
+                .unwrap_or_default();
+            seen = Some((status, limits, environ, fds));
             break;
         }
     }
     let _ = child.kill();
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&dir);
-    let (status, limits) = seen.expect("the worker was seen running");
+    let (status, limits, environ, fds) = seen.expect("the worker was seen running");
+    // Nothing inherited: no environment, no descriptor on the database or
+    // its directory (the parent holds both open).
+    assert!(environ.is_empty(), "{}", String::from_utf8_lossy(&environ));
+    assert!(!fds.is_empty());
+    assert!(
+        fds.iter()
+            .all(|f| !f.contains("fazt.db") && !f.contains("fazt-lockdown-")),
+        "{fds:?}"
+    );
     let field = |text: &str, name: &str| -> String {
         text.lines()
             .find(|l| l.starts_with(name))

@@ -346,10 +346,15 @@ pub(crate) fn run_in_child(
         Err(e) => RunOutput {
             result: Err(ScriptError::Engine {
                 message: match status {
-                    Ok(status) if !status.success() => {
+                    // It died: how is the news.
+                    Ok(status)
+                        if e.kind() == std::io::ErrorKind::UnexpectedEof && !status.success() =>
+                    {
                         format!("the worker process ended without an answer ({status})")
                     }
-                    _ => format!("the worker process failed: {e}"),
+                    // It answered something else than the protocol; it was
+                    // killed for it.
+                    _ => format!("the worker process sent an invalid message: {e}"),
                 },
             }),
             console: Vec::new(),

@@ -80,3 +80,55 @@ fn a_worker_the_engine_cannot_stop_is_killed_at_the_deadline() {
     );
     assert!(took < Duration::from_millis(1000) + STUCK_AFTER + Duration::from_millis(1000));
 }
+
+/// A worker that misbehaves on the pipe costs its run and nothing more: a
+/// length prefix far over the bound, garbage, silence.
+#[cfg(unix)]
+#[test]
+fn a_worker_that_misbehaves_on_the_pipe_gets_a_clean_error() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut limits = Limits::default();
+    limits.set("exec_timeout_ms", 500).unwrap();
+    let base = common::env(limits, EntryRules::default(), upstream);
+    let dir = std::env::temp_dir().join(format!("fazt-fake-workers-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, body, expected) in [
+        // A 4 GiB frame announced.
+        ("huge", r"printf '\377\377\377\377'; cat >/dev/null", "over"),
+        // A frame of garbage.
+        (
+            "garbage",
+            r"printf '\005\000\000\000hello'; cat >/dev/null",
+            "worker",
+        ),
+        // Exits at once.
+        ("silent", "exit 3", "worker"),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let runner = base.runner.clone().isolated(&path);
+        let out = runner.run(None, "1 + 1");
+        match out.result {
+            Err(ScriptError::Engine { message }) => {
+                assert!(message.contains(expected), "{name}: {message}")
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+    // Never answers: killed at the deadline.
+    let path = dir.join("mute");
+    std::fs::write(&path, "#!/bin/sh\nexec sleep 30\n").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let started = Instant::now();
+    let out = base.runner.clone().isolated(&path).run(None, "1 + 1");
+    assert!(
+        matches!(out.result, Err(ScriptError::Abandoned { limit_ms: 500 })),
+        "{:?}",
+        out.result
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(500) + STUCK_AFTER + Duration::from_millis(1000)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
