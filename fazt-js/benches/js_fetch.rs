@@ -142,6 +142,29 @@ fn benches(c: &mut Criterion) {
             total
         })
     });
+    // The same, in a worker process started and prepared ahead (isolated
+    // mode): the run's frames cross a pipe and the worker is replaced.
+    let isolated = ScriptPool::new(
+        runner
+            .clone()
+            .isolated(env!("CARGO_BIN_EXE_fazt-js-worker")),
+        1,
+    )
+    .unwrap();
+    group.bench_function("pooled_isolated_ready_worker", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                // Long enough for the next worker to start and prepare.
+                std::thread::sleep(Duration::from_millis(120));
+                let start = Instant::now();
+                let out = isolated.run(None, black_box("1 + 1"));
+                total += start.elapsed();
+                assert_eq!(out.result, Ok(serde_json::json!(2)));
+            }
+            total
+        })
+    });
     // What reusing a runtime would cost (not done: a reused runtime keeps
     // whatever a script left in it).
     group.bench_function("reused_runtime", |b| {

@@ -9,6 +9,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::runner::{abandoned, failed_run, Prepared, ENGINE_FAILED, RUN_STACK_SIZE, STUCK_AFTER};
+use crate::worker::{run_spawned, spawn_worker, Spawned};
 use crate::{RunOutput, ScriptRunner};
 
 /// Runtimes one thread creates before it hands over to a new thread. The
@@ -44,6 +45,11 @@ pub struct ScriptPool {
     closed: Arc<AtomicBool>,
     failures: Arc<AtomicU64>,
     workers: Mutex<Vec<WorkerHandle>>,
+    /// With an isolated runner: worker processes started and prepared
+    /// ahead, each for one run.
+    ready: Arc<Mutex<Vec<Spawned>>>,
+    /// How many of them the pool keeps.
+    ready_target: usize,
 }
 
 struct Job {
@@ -78,11 +84,67 @@ impl ScriptPool {
             closed: Arc::new(AtomicBool::new(false)),
             failures: Arc::new(AtomicU64::new(0)),
             workers: Mutex::new(Vec::new()),
+            ready: Arc::new(Mutex::new(Vec::new())),
+            ready_target: workers.max(1),
         };
+        if pool.runner.is_isolated() {
+            // Worker processes instead of engine threads: started and
+            // prepared ahead, one per run.
+            for _ in 0..pool.ready_target {
+                pool.refill();
+            }
+            return Ok(pool);
+        }
         for _ in 0..workers.max(1) {
             pool.start_worker()?;
         }
         Ok(pool)
+    }
+
+    /// Starts one worker process in the background and keeps it ready, if
+    /// the pool has fewer than its target.
+    fn refill(&self) {
+        let (runner, ready, target) = (
+            self.runner.clone(),
+            Arc::clone(&self.ready),
+            self.ready_target,
+        );
+        std::thread::spawn(move || {
+            let Some(exe) = runner.worker_exe() else {
+                return;
+            };
+            if ready.lock().unwrap_or_else(PoisonError::into_inner).len() >= target {
+                return;
+            }
+            if let Ok(worker) = spawn_worker(&runner, exe) {
+                ready
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(worker);
+            }
+        });
+    }
+
+    /// An isolated run on a worker started ahead (or now, if none is
+    /// ready); another is started for the next run.
+    fn run_isolated(&self, app: Option<&str>, source: &str) -> RunOutput {
+        let ready = self
+            .ready
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        self.refill();
+        let worker = match ready {
+            Some(worker) => Ok(worker),
+            None => match self.runner.worker_exe() {
+                Some(exe) => spawn_worker(&self.runner, exe),
+                None => Err(std::io::Error::other("the runner is not isolated")),
+            },
+        };
+        match worker {
+            Ok(worker) => run_spawned(&self.runner, worker, app, source),
+            Err(e) => failed_run(format!("could not start a worker: {e}")),
+        }
     }
 
     /// Starts one more worker on the shared queue.
@@ -107,9 +169,7 @@ impl ScriptPool {
     /// [`ScriptRunner::run`].
     pub fn run(&self, app: Option<&str>, source: &str) -> RunOutput {
         if self.runner.is_isolated() {
-            // Each run starts its own worker process; there is no runtime
-            // to prepare in this one.
-            return self.runner.run(app, source);
+            return self.run_isolated(app, source);
         }
         let (reply, answer) = mpsc::channel();
         let taken_by = Arc::new(OnceLock::new());

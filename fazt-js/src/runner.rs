@@ -135,6 +135,11 @@ impl ScriptRunner {
         self.isolated.is_some()
     }
 
+    /// The worker executable, in isolated mode.
+    pub(crate) fn worker_exe(&self) -> Option<&std::path::Path> {
+        self.isolated.as_deref()
+    }
+
     /// Sets the heap limit of each run.
     pub fn heap_limit(mut self, bytes: usize) -> Self {
         self.heap_limit = bytes;

@@ -20,13 +20,15 @@
 //!
 //! On Linux the child locks itself down before it runs anything (a seccomp
 //! filter that refuses network calls, starting programs and writing files,
-//! and resource limits; see `lockdown.rs` and [`LOCKED_DOWN`]). Not yet:
-//! children kept ready ahead of runs (each run starts one).
+//! and resource limits; see `lockdown.rs` and [`LOCKED_DOWN`]). A worker
+//! prepares its runtime as soon as it starts, before its run is asked for:
+//! a [`ScriptPool`](crate::ScriptPool) over an isolated runner keeps some
+//! started ahead.
 
 use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::{mpsc, Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -67,14 +69,20 @@ pub fn run_if_worker() {
     std::process::exit(code);
 }
 
-/// What the parent sends first.
+/// What the parent sends first, when it starts the worker: enough to lock
+/// down and create the runtime before a run is asked for.
 #[derive(Serialize, Deserialize)]
-struct Start {
-    app: Option<String>,
-    source: String,
+struct Prepare {
     /// The runner's limits, by name.
     limits: Vec<(String, u64)>,
     heap_limit: usize,
+}
+
+/// The run, sent when it is asked for.
+#[derive(Serialize, Deserialize)]
+struct Run {
+    app: Option<String>,
+    source: String,
 }
 
 /// What the child sends.
@@ -194,13 +202,13 @@ fn worker_main() -> std::io::Result<()> {
         input: std::io::stdin(),
         output: std::io::stdout(),
     }));
-    let start: Start = {
+    let prepare: Prepare = {
         let mut p = pipe.lock().unwrap_or_else(PoisonError::into_inner);
         let input = &mut p.input;
         read_frame(&mut input.lock())?
     };
     let mut limits = Limits::default();
-    for (name, value) in &start.limits {
+    for (name, value) in &prepare.limits {
         limits.set(name, *value).map_err(std::io::Error::other)?;
     }
     // Before any thread starts, so that every thread has the filter. A
@@ -209,25 +217,87 @@ fn worker_main() -> std::io::Result<()> {
     crate::lockdown::lock_down(limits.exec_timeout_ms / 1000 + CPU_MARGIN_S)
         .map_err(std::io::Error::other)?;
     let remote = Arc::clone(&pipe);
-    let run = std::thread::Builder::new()
+    let runner = std::thread::Builder::new()
         .name("fazt-script".into())
         .stack_size(crate::runner::RUN_STACK_SIZE)
-        .spawn(move || {
-            let remote = RemoteFetch {
-                pipe: remote,
+        .spawn(move || -> std::io::Result<RunOutput> {
+            let fetch = RemoteFetch {
+                pipe: Arc::clone(&remote),
                 max_request_body: limits.max_request_body,
             };
-            match Prepared::new_remote(limits, start.heap_limit, remote) {
-                Ok(prepared) => prepared.run(start.app.as_deref(), &start.source),
+            // The runtime is made before the run is asked for.
+            let prepared = Prepared::new_remote(limits, prepare.heap_limit, fetch);
+            let run: Run = {
+                let mut p = remote.lock().unwrap_or_else(PoisonError::into_inner);
+                let input = &mut p.input;
+                read_frame(&mut input.lock())?
+            };
+            Ok(match prepared {
+                Ok(prepared) => prepared.run(run.app.as_deref(), &run.source),
                 Err(message) => failed_run(message),
-            }
+            })
         })?;
-    let out = run
-        .join()
-        .unwrap_or_else(|_| failed_run(crate::runner::ENGINE_FAILED.into()));
+    let out = match runner.join() {
+        Ok(out) => out?,
+        Err(_) => failed_run(crate::runner::ENGINE_FAILED.into()),
+    };
     let mut p = pipe.lock().unwrap_or_else(PoisonError::into_inner);
     let output = &mut p.output;
     write_frame(&mut output.lock(), &FromChild::Done(out))
+}
+
+/// A worker process started and told to prepare its runtime, waiting for
+/// its run.
+pub(crate) struct Spawned {
+    child: Arc<Mutex<Child>>,
+    to_child: ChildStdin,
+    from_child: ChildStdout,
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        // A worker is used for one run at most; one never used is stopped.
+        let mut child = self.child.lock().unwrap_or_else(PoisonError::into_inner);
+        if matches!(child.try_wait(), Ok(None)) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Starts a worker from `exe` and has it prepare a runtime for `runner`'s
+/// limits.
+pub(crate) fn spawn_worker(runner: &ScriptRunner, exe: &Path) -> std::io::Result<Spawned> {
+    let limits = *runner.limits();
+    let mut child = Command::new(exe)
+        .arg(WORKER_ARG)
+        .env_clear()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let (Some(mut to_child), Some(from_child)) = (child.stdin.take(), child.stdout.take()) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(std::io::Error::other("the worker has no pipes"));
+    };
+    let prepare = Prepare {
+        limits: Limits::schema()
+            .iter()
+            .filter_map(|f| limits.get(f.name).map(|v| (f.name.to_string(), v)))
+            .collect(),
+        heap_limit: runner.heap_limit_bytes(),
+    };
+    let child = Arc::new(Mutex::new(child));
+    let spawned = Spawned {
+        child,
+        to_child: {
+            write_frame(&mut to_child, &prepare)?;
+            to_child
+        },
+        from_child,
+    };
+    Ok(spawned)
 }
 
 /// Runs `source` for `app` in a child started from `exe`, making its calls
@@ -238,25 +308,22 @@ pub(crate) fn run_in_child(
     app: Option<&str>,
     source: &str,
 ) -> RunOutput {
+    match spawn_worker(runner, exe) {
+        Ok(worker) => run_spawned(runner, worker, app, source),
+        Err(e) => failed_run(format!("could not start a worker: {e}")),
+    }
+}
+
+/// Runs `source` for `app` in `worker`, making its calls with `runner`'s
+/// client; the worker is stopped after.
+pub(crate) fn run_spawned(
+    runner: &ScriptRunner,
+    mut worker: Spawned,
+    app: Option<&str>,
+    source: &str,
+) -> RunOutput {
     let limits = *runner.limits();
-    let spawned = Command::new(exe)
-        .arg(WORKER_ARG)
-        .env_clear()
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn();
-    let mut child = match spawned {
-        Ok(child) => child,
-        Err(e) => return failed_run(format!("could not start a worker: {e}")),
-    };
-    let (Some(mut to_child), Some(mut from_child)) = (child.stdin.take(), child.stdout.take())
-    else {
-        let _ = child.kill();
-        let _ = child.wait();
-        return failed_run("the worker has no pipes".into());
-    };
-    let child = Arc::new(Mutex::new(child));
+    let child = Arc::clone(&worker.child);
     // The parent's own deadline: a child that does not answer in time is
     // killed, whatever it is doing.
     let (done, watchdog) = {
@@ -272,14 +339,9 @@ pub(crate) fn run_in_child(
         });
         (tx, thread)
     };
-    let start = Start {
+    let run = Run {
         app: app.map(str::to_string),
         source: source.to_string(),
-        limits: Limits::schema()
-            .iter()
-            .filter_map(|f| limits.get(f.name).map(|v| (f.name.to_string(), v)))
-            .collect(),
-        heap_limit: runner.heap_limit_bytes(),
     };
     let mut ctx = FetchContext {
         client: runner.client().clone(),
@@ -287,9 +349,9 @@ pub(crate) fn run_in_child(
         budget: RequestBudget::new(&limits),
     };
     let outcome = (|| -> std::io::Result<RunOutput> {
-        write_frame(&mut to_child, &start)?;
+        write_frame(&mut worker.to_child, &run)?;
         loop {
-            match read_frame::<FromChild>(&mut from_child)? {
+            match read_frame::<FromChild>(&mut worker.from_child)? {
                 FromChild::Done(out) => return Ok(out),
                 FromChild::Fetch { url, args, body } => {
                     let args = FetchArgs {
@@ -316,7 +378,7 @@ pub(crate) fn run_in_child(
                         Ok(ok) => FetchReply::Ok(ok),
                         Err(e) => error_reply(&e),
                     };
-                    write_frame(&mut to_child, &reply)?;
+                    write_frame(&mut worker.to_child, &reply)?;
                 }
             }
         }

@@ -132,3 +132,25 @@ fn a_worker_that_misbehaves_on_the_pipe_gets_a_clean_error() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A pool of isolated workers (started and prepared ahead, one per run):
+/// nothing one run leaves reaches another, and every run answers.
+#[test]
+fn pooled_isolated_runs_share_nothing() {
+    let env = env(Limits::default());
+    let pool = ScriptPool::new(env.runner.clone(), 2).unwrap();
+    for i in 0..6 {
+        let out = pool.run(
+            None,
+            r#"(() => {
+                const found = [globalThis.leaked, Object.prototype.polluted];
+                globalThis.leaked = 1;
+                Object.prototype.polluted = 1;
+                console.log("once");
+                return found;
+            })()"#,
+        );
+        assert_eq!(out.result, Ok(json!([null, null])), "run {i}");
+        assert_eq!(out.console, ["once"]);
+    }
+}
