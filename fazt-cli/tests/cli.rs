@@ -6,6 +6,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use fazt_tests::{Reply, TestCa, Upstream};
 
@@ -559,4 +560,93 @@ e.stack.length"#,
         err.starts_with("the script engine failed: the worker process ended without an answer"),
         "{err}"
     );
+}
+
+/// Every readable byte of process `pid`'s memory, region by region
+/// (regions that cannot be read are skipped).
+#[cfg(target_os = "linux")]
+fn process_memory(pid: &str) -> Vec<u8> {
+    use std::io::{Read, Seek, SeekFrom};
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap_or_default();
+    let Ok(mut mem) = std::fs::File::open(format!("/proc/{pid}/mem")) else {
+        return Vec::new();
+    };
+    let mut all = Vec::new();
+    for line in maps.lines() {
+        let mut fields = line.split_whitespace();
+        let (Some(range), Some(perms)) = (fields.next(), fields.next()) else {
+            continue;
+        };
+        if !perms.starts_with('r') {
+            continue;
+        }
+        let Some((start, end)) = range.split_once('-') else {
+            continue;
+        };
+        let (Ok(start), Ok(end)) = (u64::from_str_radix(start, 16), u64::from_str_radix(end, 16))
+        else {
+            continue;
+        };
+        let mut region = vec![0u8; usize::try_from(end - start).unwrap_or(0)];
+        if mem.seek(SeekFrom::Start(start)).is_ok() && mem.read_exact(&mut region).is_ok() {
+            all.extend_from_slice(&region);
+        }
+    }
+    all
+}
+
+/// The worker that runs a script never holds a secret value, even while
+/// the parent has one in memory for the script's call: searched for in
+/// every readable page of both processes.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_workers_memory_holds_no_secret() {
+    let mut sb = Sandbox::new("memscan");
+    let r = remote(&mut sb);
+    sb.run(&["net", "allow", &format!("api.test:{}", r.up.port())], "");
+    sb.run(
+        &["secret", "set", "API_KEY", "--domain", "api.test"],
+        &format!("{SECRET}\n"),
+    );
+    let script = sb.dir.join("call.js");
+    std::fs::write(
+        &script,
+        format!(
+            "console.log(fazt.net.fetch({:?}, {{ auth: 'API_KEY' }}).text()); while (true) {{}}",
+            r.url("/secret-check")
+        ),
+    )
+    .unwrap();
+    let mut args: Vec<String> = vec!["--db".into(), sb.db().display().to_string()];
+    args.extend(r.flags.iter().cloned());
+    args.extend(["run".into(), script.display().to_string()]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fazt"))
+        .env_clear()
+        .args(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id().to_string();
+    let mut scanned = None;
+    for _ in 0..300 {
+        std::thread::sleep(Duration::from_millis(10));
+        // The call has been made once the upstream saw it.
+        if r.up.seen().is_empty() {
+            continue;
+        }
+        let children =
+            std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+        if let Some(worker) = children.split_whitespace().next() {
+            scanned = Some((process_memory(&pid), process_memory(worker)));
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let (parent, worker) = scanned.expect("the worker was seen after the call");
+    let has = |m: &[u8]| m.windows(SECRET.len()).any(|w| w == SECRET.as_bytes());
+    assert!(!worker.is_empty(), "the worker's memory was read");
+    assert!(has(&parent), "the scan finds the secret where it is");
+    assert!(!has(&worker), "the worker's memory holds the secret");
 }
