@@ -165,6 +165,28 @@ fn benches(c: &mut Criterion) {
             total
         })
     });
+    // Five calls in one run, in-process and in a worker process: the
+    // difference over five is what a call costs crossing the pipe (the
+    // worker's request and the parent's record, as JSON frames).
+    let five = format!("for (let i = 0; i < 5; i++) fazt.net.fetch({url:?}).json(); 5");
+    for (name, pool) in [
+        ("pooled_five_calls", &pool),
+        ("pooled_isolated_five_calls", &isolated),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    std::thread::sleep(Duration::from_millis(120));
+                    let start = Instant::now();
+                    let out = pool.run(None, black_box(&five));
+                    total += start.elapsed();
+                    assert_eq!(out.result, Ok(serde_json::json!(5)));
+                }
+                total
+            })
+        });
+    }
     // What reusing a runtime would cost (not done: a reused runtime keeps
     // whatever a script left in it).
     group.bench_function("reused_runtime", |b| {
