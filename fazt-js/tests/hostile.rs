@@ -22,7 +22,7 @@ mod common;
 
 /// The execution limit of every corpus run; the longest run may take it
 /// plus [`MARGIN`].
-const EXEC_MS: u64 = 1000;
+const EXEC_MS: u64 = 1500;
 const MARGIN: Duration = Duration::from_millis(1500);
 const HEAP: usize = 32 * 1024 * 1024;
 

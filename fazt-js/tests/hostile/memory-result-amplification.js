@@ -1,4 +1,4 @@
 // expect: result
-// One shared 1000-element array, 5000 times: 10 MB of JSON from a small heap.
+// One shared 1000-element array, 2000 times: 4 MB of JSON from a small heap.
 const a = Array(1000).fill(0);
-Array(5000).fill(a)
+Array(2000).fill(a)
