@@ -179,14 +179,40 @@ fn body_text(body: &[u8]) -> String {
     String::from_utf8_lossy(body).into_owned()
 }
 
-fn error_outcome(e: &NetError) -> Outcome {
-    Outcome::Error(
+/// A call whose body the prelude kept in the engine because it measured
+/// `size` bytes, over `op_fazt_max_request_body`: counted, and refused by
+/// the request body rule.
+pub(crate) fn refuse_kept_body(ctx: &mut FetchContext, size: u64) -> NetError {
+    let limits = *ctx.client.policy().limits();
+    match ctx
+        .budget
+        .count_call()
+        .and_then(|()| limits.check_request_body(size))
+    {
+        Err(e) => e,
+        // The limit was raised between the two ops: the body is gone, so the
+        // call cannot be made as asked.
+        Ok(()) => NetError::InvalidOption {
+            option: "body".into(),
+            reason: "the request body limit changed during the call".into(),
+        },
+    }
+}
+
+/// An error's record: code, message, retryable, retry-after in ms.
+pub(crate) fn error_parts(e: &NetError) -> (String, String, bool, Option<u64>) {
+    (
         e.code().as_str().to_string(),
         e.to_string(),
         e.is_retryable(),
         e.retry_after()
             .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
     )
+}
+
+fn error_outcome(e: &NetError) -> Outcome {
+    let (code, message, retryable, retry_after) = error_parts(e);
+    Outcome::Error(code, message, retryable, retry_after)
 }
 
 /// Console output kept for one run, within a byte budget
@@ -321,23 +347,7 @@ pub(crate) fn op_fazt_fetch(
             }
         },
         BODY_OVER_LIMIT => {
-            // The prelude measured it against op_fazt_max_request_body and
-            // kept it in the engine; the size decides.
-            let size = body_size.max(0.0) as u64;
-            let limits = *ctx.client.policy().limits();
-            let refused = ctx
-                .budget
-                .count_call()
-                .and_then(|()| limits.check_request_body(size));
-            return match refused {
-                Err(e) => error_outcome(&e),
-                // The limit was raised between the two ops: the body is gone,
-                // so the call cannot be made as asked.
-                Ok(()) => error_outcome(&NetError::InvalidOption {
-                    option: "body".into(),
-                    reason: "the request body limit changed during the call".into(),
-                }),
-            };
+            return error_outcome(&refuse_kept_body(ctx, body_size.max(0.0) as u64));
         }
         _ => None,
     };

@@ -20,7 +20,6 @@ pub const ALLOWED_OPS: &[&str] = &[
     "op_fazt_invalid_option",
     "op_fazt_console",
     "op_fazt_max_request_body",
-    "op_decode",
     // fazt_sandbox (js/sandbox.js)
     "op_fazt_set_completion",
     "op_set_format_exception_callback",

@@ -35,7 +35,7 @@ use std::time::Duration;
 use fazt_policy::{Limits, NetError, RequestBudget};
 use serde::{Deserialize, Serialize};
 
-use crate::op::{FetchArgs, FetchContext, FetchOk};
+use crate::op::{error_parts, refuse_kept_body, FetchArgs, FetchContext, FetchOk};
 use crate::runner::{failed_run, Prepared};
 use crate::{RunOutput, ScriptError, ScriptRunner, STUCK_AFTER};
 
@@ -365,14 +365,7 @@ pub(crate) fn run_spawned(
                     let result = match body {
                         RemoteBody::None => crate::fetch(&mut ctx, args, None),
                         RemoteBody::Bytes(bytes) => crate::fetch(&mut ctx, args, Some(bytes)),
-                        RemoteBody::OverLimit(size) => ctx
-                            .budget
-                            .count_call()
-                            .and_then(|()| limits.check_request_body(size))
-                            .and(Err(NetError::RequestBodyTooLarge {
-                                size,
-                                max: limits.max_request_body,
-                            })),
+                        RemoteBody::OverLimit(size) => Err(refuse_kept_body(&mut ctx, size)),
                     };
                     let reply = match result {
                         Ok(ok) => FetchReply::Ok(ok),
@@ -426,12 +419,11 @@ pub(crate) fn run_spawned(
 }
 
 fn error_reply(e: &NetError) -> FetchReply {
+    let (code, message, retryable, retry_after_ms) = error_parts(e);
     FetchReply::Err {
-        code: e.code().as_str().to_string(),
-        message: e.to_string(),
-        retryable: e.is_retryable(),
-        retry_after_ms: e
-            .retry_after()
-            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+        code,
+        message,
+        retryable,
+        retry_after_ms,
     }
 }
