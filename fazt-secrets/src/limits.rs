@@ -47,18 +47,9 @@ impl Store {
     /// call always returns them); cheap when nothing changed, like
     /// [`Store::allowlist_if_changed`]. Refused rows are skipped.
     pub fn limits_if_changed(&self) -> Result<Option<Limits>, StoreError> {
-        let version: i64 = self.conn.lock().query_row(
-            "SELECT value FROM meta WHERE key = 'limits_version'",
-            [],
-            |r| r.get(0),
-        )?;
-        let mut seen = self.seen_limits_version.lock();
-        if *seen == Some(version) {
-            return Ok(None);
-        }
-        let (limits, _skipped) = self.limits()?;
-        *seen = Some(version);
-        Ok(Some(limits))
+        self.if_changed("limits_version", &self.seen_limits_version, || {
+            Ok(self.limits()?.0)
+        })
     }
 
     /// Sets limit `name` to `value`, refusing an unknown name or a value

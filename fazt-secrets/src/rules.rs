@@ -154,18 +154,9 @@ impl Store {
     /// of a counter that triggers bump on every rule change, whichever
     /// connection or process made it.
     pub fn allowlist_if_changed(&self) -> Result<Option<Allowlist>, StoreError> {
-        let version: i64 = self.conn.lock().query_row(
-            "SELECT value FROM meta WHERE key = 'allowlist_version'",
-            [],
-            |r| r.get(0),
-        )?;
-        let mut seen = self.seen_allowlist_version.lock();
-        if *seen == Some(version) {
-            return Ok(None);
-        }
-        let list = self.allowlist()?;
-        *seen = Some(version);
-        Ok(Some(list))
+        self.if_changed("allowlist_version", &self.seen_allowlist_version, || {
+            self.allowlist()
+        })
     }
 }
 

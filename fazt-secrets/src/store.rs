@@ -144,6 +144,28 @@ impl Store {
         })
     }
 
+    /// `load()` if the change counter `key` in `meta` moved since `seen`
+    /// last recorded it (always on the first call): one primary-key read
+    /// when nothing changed.
+    pub(crate) fn if_changed<T>(
+        &self,
+        key: &str,
+        seen: &Mutex<Option<i64>>,
+        load: impl FnOnce() -> Result<T, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
+        let version: i64 =
+            self.conn
+                .lock()
+                .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))?;
+        let mut seen = seen.lock();
+        if *seen == Some(version) {
+            return Ok(None);
+        }
+        let value = load()?;
+        *seen = Some(version);
+        Ok(Some(value))
+    }
+
     /// The file, if any.
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
