@@ -1,66 +1,121 @@
-//! Host memory of `fazt run` under a script that tries to grow it outside
-//! the JS heap. Linux only: the peak is read from `/proc`.
+//! `fazt run` seen from outside, through `/proc` (Linux only): its memory
+//! under a script that tries to grow it outside the JS heap, and what the
+//! process and its worker are allowed.
 #![cfg(target_os = "linux")]
 
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+
+/// `fazt run SCRIPT` started in a directory of its own (removed, and the
+/// process killed, when dropped).
+struct FaztRun {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl FaztRun {
+    fn start(name: &str, script: &str) -> FaztRun {
+        let dir = std::env::temp_dir().join(format!("fazt-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("script.js");
+        std::fs::write(&path, script).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_fazt"))
+            .env_clear()
+            .arg("--db")
+            .arg(dir.join("fazt.db"))
+            .arg("run")
+            .arg(&path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        FaztRun { child, dir }
+    }
+
+    fn pid(&self) -> String {
+        self.child.id().to_string()
+    }
+
+    /// The worker process running the script, once there is one.
+    fn worker(&self) -> Option<String> {
+        let pid = self.pid();
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+            .ok()?
+            .split_whitespace()
+            .next()
+            .map(str::to_string)
+    }
+}
+
+impl Drop for FaztRun {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn proc_file(pid: &str, name: &str) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/{name}")).unwrap_or_default()
+}
+
+/// Whether process `pid` has started a second thread (its script runs).
+fn running_a_script(pid: &str) -> bool {
+    proc_file(pid, "status")
+        .lines()
+        .any(|l| l.starts_with("Threads:") && !l.ends_with("\t1"))
+}
+
+/// The values of the first line of `text` that starts with `name`.
+fn field(text: &str, name: &str) -> String {
+    text.lines()
+        .find(|l| l.starts_with(name))
+        .map(|l| {
+            l[name.len()..]
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default()
+}
 
 /// 40 console lines of 8 MiB: before the console had a byte budget, the
 /// host kept all 320 MiB (712 MiB peak). Now it keeps 64 KiB, and the
 /// process peaks at the heap limit plus a fixed margin.
 #[test]
 fn a_console_bomb_keeps_peak_rss_under_200_mib() {
-    let dir = std::env::temp_dir().join(format!("fazt-memory-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let script = dir.join("bomb.js");
-    std::fs::write(
-        &script,
+    let mut run = FaztRun::start(
+        "memory",
         r#"const line = "x".repeat(8 << 20);
 for (let i = 0; i < 40; i++) console.log(line);
 "done""#,
-    )
-    .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fazt"))
-        .env_clear()
-        .arg("--db")
-        .arg(dir.join("fazt.db"))
-        .arg("run")
-        .arg(&script)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    );
     // VmHWM is a process's peak resident set so far: any reading after the
     // peak shows it. The script runs in a worker process (fazt run is
     // isolated), so the worker is read too: the largest peak of either.
-    let pid = child.id();
     let peak = |pid: &str| -> Option<u64> {
-        std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .ok()?
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        field(&proc_file(pid, "status"), "VmHWM:")
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()
     };
     let mut peak_kib = 0u64;
     let mut saw_worker = false;
     let exit = loop {
-        peak_kib = peak_kib.max(peak(&pid.to_string()).unwrap_or(0));
-        let children =
-            std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
-        for worker in children.split_whitespace() {
-            if let Some(kib) = peak(worker) {
-                saw_worker = true;
-                peak_kib = peak_kib.max(kib);
-            }
+        peak_kib = peak_kib.max(peak(&run.pid()).unwrap_or(0));
+        if let Some(kib) = run.worker().and_then(|w| peak(&w)) {
+            saw_worker = true;
+            peak_kib = peak_kib.max(kib);
         }
-        if let Some(exit) = child.try_wait().unwrap() {
+        if let Some(exit) = run.child.try_wait().unwrap() {
             break exit;
         }
         std::thread::sleep(Duration::from_millis(2));
     };
     assert!(saw_worker, "the script ran in a worker process");
-    let _ = std::fs::remove_dir_all(&dir);
     assert!(exit.success(), "{exit}");
     assert!(peak_kib > 0, "no reading of the peak");
     assert!(peak_kib < 200 * 1024, "peak RSS {} MiB", peak_kib / 1024);
@@ -70,42 +125,19 @@ for (let i = 0; i < 40; i++) console.log(line);
 /// itself (read from /proc while a script keeps it busy).
 #[test]
 fn fazt_runs_without_core_dumps() {
-    let dir = std::env::temp_dir().join(format!("fazt-core-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let script = dir.join("busy.js");
-    std::fs::write(&script, "while (true) {}").unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fazt"))
-        .env_clear()
-        .arg("--db")
-        .arg(dir.join("fazt.db"))
-        .arg("run")
-        .arg(&script)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let limits = format!("/proc/{}/limits", child.id());
+    let run = FaztRun::start("core", "while (true) {}");
     let mut core_line = None;
     for _ in 0..200 {
         std::thread::sleep(Duration::from_millis(10));
-        let text = std::fs::read_to_string(&limits).unwrap_or_default();
         // The limit is set first thing; wait until the script runs.
-        if std::fs::read_to_string(format!("/proc/{}/status", child.id()))
-            .unwrap_or_default()
-            .lines()
-            .any(|l| l.starts_with("Threads:") && !l.ends_with("\t1"))
-        {
-            core_line = text
+        if running_a_script(&run.pid()) {
+            core_line = proc_file(&run.pid(), "limits")
                 .lines()
                 .find(|l| l.starts_with("Max core file size"))
                 .map(str::to_string);
             break;
         }
     }
-    let _ = child.kill();
-    let _ = child.wait();
-    let _ = std::fs::remove_dir_all(&dir);
     let line = core_line.expect("the process was seen running");
     let fields: Vec<&str> = line.split_whitespace().collect();
     assert_eq!(&fields[4..6], ["0", "0"], "{line}");
@@ -116,37 +148,15 @@ fn fazt_runs_without_core_dumps() {
 /// /proc while the script keeps it busy).
 #[test]
 fn the_worker_runs_under_a_seccomp_filter_and_resource_limits() {
-    let dir = std::env::temp_dir().join(format!("fazt-lockdown-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let script = dir.join("busy.js");
-    std::fs::write(&script, "while (true) {}").unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fazt"))
-        .env_clear()
-        .arg("--db")
-        .arg(dir.join("fazt.db"))
-        .arg("run")
-        .arg(&script)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
+    let run = FaztRun::start("lockdown", "while (true) {}");
     let mut seen = None;
     for _ in 0..300 {
         std::thread::sleep(Duration::from_millis(10));
-        let children =
-            std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
-        let Some(worker) = children.split_whitespace().next() else {
+        let Some(worker) = run.worker() else {
             continue;
         };
-        let status = std::fs::read_to_string(format!("/proc/{worker}/status")).unwrap_or_default();
-        let limits = std::fs::read_to_string(format!("/proc/{worker}/limits")).unwrap_or_default();
         // Locked down once the script thread runs.
-        if status
-            .lines()
-            .any(|l| l.starts_with("Threads:") && !l.ends_with("\t1"))
-        {
+        if running_a_script(&worker) {
             let environ = std::fs::read(format!("/proc/{worker}/environ")).unwrap_or_default();
             let fds: Vec<String> = std::fs::read_dir(format!("/proc/{worker}/fd"))
                 .map(|d| {
@@ -155,13 +165,15 @@ fn the_worker_runs_under_a_seccomp_filter_and_resource_limits() {
                         .collect()
                 })
                 .unwrap_or_default();
-            seen = Some((status, limits, environ, fds));
+            seen = Some((
+                proc_file(&worker, "status"),
+                proc_file(&worker, "limits"),
+                environ,
+                fds,
+            ));
             break;
         }
     }
-    let _ = child.kill();
-    let _ = child.wait();
-    let _ = std::fs::remove_dir_all(&dir);
     let (status, limits, environ, fds) = seen.expect("the worker was seen running");
     // Nothing inherited: no environment, no descriptor on the database or
     // its directory (the parent holds both open).
@@ -172,17 +184,6 @@ fn the_worker_runs_under_a_seccomp_filter_and_resource_limits() {
             .all(|f| !f.contains("fazt.db") && !f.contains("fazt-lockdown-")),
         "{fds:?}"
     );
-    let field = |text: &str, name: &str| -> String {
-        text.lines()
-            .find(|l| l.starts_with(name))
-            .map(|l| {
-                l[name.len()..]
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
-            .unwrap_or_default()
-    };
     assert_eq!(field(&status, "Seccomp:"), "2", "{status}");
     assert_eq!(field(&status, "NoNewPrivs:"), "1");
     assert!(

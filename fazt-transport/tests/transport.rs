@@ -611,6 +611,8 @@ fn oversized_response_headers_are_refused() {
     assert!(env.get("/ok").is_ok());
 }
 
+/// One secret per injection mode bound to api.test, and one bound
+/// elsewhere.
 fn bearer_secrets() -> MemorySecrets {
     MemorySecrets::default()
         .with(
@@ -1008,29 +1010,6 @@ fn every_call_is_logged_without_query() {
     assert!(!format!("{logs:?}").contains("token"));
 }
 
-/// Secrets bound to api.test, one per injection mode.
-fn bound_secrets() -> MemorySecrets {
-    MemorySecrets::default()
-        .with(
-            "BEARER",
-            InjectAs::Bearer,
-            "sk_bearer_SENTINEL",
-            Some("api.test"),
-        )
-        .with(
-            "HDR",
-            InjectAs::Header("x-api-key".into()),
-            "sk_header_SENTINEL",
-            Some("api.test"),
-        )
-        .with(
-            "QRY",
-            InjectAs::Query("key".into()),
-            "sk_query_SENTINEL",
-            Some("api.test"),
-        )
-}
-
 /// Everything secret-looking the upstream received, joined: what a careless
 /// server echoes back.
 fn echoed(seen: &Seen) -> String {
@@ -1058,7 +1037,9 @@ fn echo_everything(seen: &Seen) -> Reply {
 
 #[test]
 fn an_echoed_secret_never_comes_back_in_any_mode() {
-    let env = Setup::new().secrets(bound_secrets()).start(echo_everything);
+    let env = Setup::new()
+        .secrets(bearer_secrets())
+        .start(echo_everything);
     for name in ["BEARER", "HDR", "QRY"] {
         for (path, redirect) in [
             ("/items?x=1", RedirectMode::Follow),
@@ -1088,7 +1069,7 @@ fn a_chain_that_left_the_secrets_origin_gets_no_secret_again() {
     let env = Setup::new()
         .allow("api.test:{port}", EntryRules::default())
         .allow("other.test:{port}", EntryRules::default())
-        .secrets(bound_secrets())
+        .secrets(bearer_secrets())
         .start(|seen| {
             let port = seen
                 .header("host")
