@@ -3,6 +3,24 @@
 
 use crate::headers::ResponseHeaders;
 
+/// Whether a request's answer may come from (and go to) the cache: a GET
+/// without a body, without an injected secret (`auth`), and without
+/// caller credentials (`Authorization`, `Cookie`): an answer to one
+/// caller's credentials is that caller's alone.
+pub fn cacheable_request(
+    method: &str,
+    has_body: bool,
+    has_auth: bool,
+    headers: &[(String, String)],
+) -> bool {
+    method == "GET"
+        && !has_body
+        && !has_auth
+        && !headers.iter().any(|(n, _)| {
+            n.eq_ignore_ascii_case("authorization") || n.eq_ignore_ascii_case("cookie")
+        })
+}
+
 /// The key a response is stored under: the app, the method, the canonical
 /// URL with its query, and every request header that reaches the upstream,
 /// in order. Each part is length-prefixed, so no two different requests

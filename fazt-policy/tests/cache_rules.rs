@@ -1,7 +1,7 @@
 //! The cache rules: the key tells tenants and headers apart; what may be
 //! stored.
 
-use fazt_policy::cache::{cache_key, storable};
+use fazt_policy::cache::{cache_key, cacheable_request, storable};
 use fazt_policy::headers::ResponseHeaders;
 
 fn h(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -67,5 +67,35 @@ fn what_may_be_stored() {
     ] {
         let r = ResponseHeaders::from_pairs(headers.iter().map(|(n, v)| (*n, v.to_string())));
         assert_eq!(storable(&r), expected, "{headers:?}");
+    }
+}
+
+#[test]
+fn which_requests_may_use_the_cache() {
+    for (method, body, auth, headers, expected) in [
+        (
+            "GET",
+            false,
+            false,
+            h(&[("accept", "application/json")]),
+            true,
+        ),
+        ("POST", false, false, h(&[]), false),
+        ("GET", true, false, h(&[]), false),
+        ("GET", false, true, h(&[]), false),
+        (
+            "GET",
+            false,
+            false,
+            h(&[("authorization", "Bearer x")]),
+            false,
+        ),
+        ("GET", false, false, h(&[("Cookie", "s=1")]), false),
+    ] {
+        assert_eq!(
+            cacheable_request(method, body, auth, &headers),
+            expected,
+            "{method} body={body} auth={auth} {headers:?}"
+        );
     }
 }

@@ -255,13 +255,8 @@ impl EgressClient {
     ) -> Option<String> {
         let cacheable = self.inner.cache.is_some()
             && approved.cache_ttl.is_some()
-            && method == "GET"
-            && req.body.is_none()
-            && req.auth.is_none()
             && req.redirect == RedirectMode::Follow
-            && !headers
-                .iter()
-                .any(|(n, _)| n == "authorization" || n == "cookie");
+            && cache::cacheable_request(method, req.body.is_some(), req.auth.is_some(), headers);
         cacheable.then(|| cache::cache_key(app, method, approved.target.url().as_str(), headers))
     }
 }
