@@ -1,6 +1,6 @@
 //! `fazt run` seen from outside, through `/proc` (Linux only): its memory
-//! under a script that tries to grow it outside the JS heap, and what the
-//! process and its worker are allowed.
+//! under a script that tries to grow it outside the JS heap, what the
+//! process and its worker are allowed, and what a worker's crash costs.
 #![cfg(target_os = "linux")]
 
 use std::path::PathBuf;
@@ -28,10 +28,20 @@ impl FaztRun {
             .arg("run")
             .arg(&path)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
         FaztRun { child, dir }
+    }
+
+    /// Waits for the command to end: its exit code and standard error.
+    fn finish(&mut self) -> (Option<i32>, String) {
+        use std::io::Read;
+        let mut err = String::new();
+        if let Some(mut stderr) = self.child.stderr.take() {
+            stderr.read_to_string(&mut err).unwrap();
+        }
+        (self.child.wait().unwrap().code(), err)
     }
 
     fn pid(&self) -> String {
@@ -197,5 +207,36 @@ fn the_worker_runs_under_a_seccomp_filter_and_resource_limits() {
     assert!(
         field(&limits, "Max address space").starts_with("8589934592 8589934592"),
         "{limits}"
+    );
+}
+
+/// A crash in the engine's C code costs the run, not the command: the worker
+/// running the script is aborted from outside (SIGABRT, as an engine abort
+/// ends it), and `fazt run` answers with exit 1 and says what happened.
+#[test]
+fn an_engine_abort_costs_the_run_not_the_command() {
+    let mut run = FaztRun::start("abort", "while (true) {}");
+    let mut aborted = false;
+    for _ in 0..300 {
+        std::thread::sleep(Duration::from_millis(10));
+        let Some(worker) = run.worker() else {
+            continue;
+        };
+        if running_a_script(&worker) {
+            let status = Command::new("kill")
+                .args(["-ABRT", &worker])
+                .status()
+                .unwrap();
+            aborted = status.success();
+            break;
+        }
+    }
+    assert!(aborted, "the worker was seen running and aborted");
+    let (code, err) = run.finish();
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(
+        err.trim_end(),
+        "the script engine failed: the worker process ended without an answer \
+         (signal: 6 (SIGABRT))"
     );
 }

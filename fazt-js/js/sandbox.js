@@ -22,7 +22,6 @@ const ObjectPrototype = Object.prototype;
 const ArrayPrototype = Array.prototype;
 const SymbolSpecies = Symbol.species;
 const RangeErrorCtor = RangeError;
-const ErrorCtor = Error;
 const IndirectEval = eval;
 const ReflectApply = Reflect.apply;
 const StringSlice = String.prototype.slice;
@@ -202,30 +201,6 @@ ObjectDefineProperty(Error, "prepareStackTrace", {
   },
   enumerable: false,
   configurable: false,
-});
-
-// The engine layer reads internal properties of the object it captures a
-// stack for (`__v82_wasm_stack_frames`, sized by the script, among them),
-// so a stack is captured on a fresh Error and only its text is put on the
-// script's object.
-const ErrorCaptureStackTrace = Error.captureStackTrace;
-ObjectDefineProperty(Error, "captureStackTrace", {
-  value: function captureStackTrace(target, constructorOpt) {
-    if (target === null || (typeof target !== "object" && typeof target !== "function")) {
-      throw new TypeErrorCtor("Error.captureStackTrace needs an object");
-    }
-    const holder = new ErrorCtor();
-    ReflectApply(ErrorCaptureStackTrace, Error, [holder, constructorOpt]);
-    ObjectDefineProperty(target, "stack", {
-      value: holder.stack,
-      writable: true,
-      enumerable: false,
-      configurable: true,
-    });
-  },
-  writable: true,
-  enumerable: false,
-  configurable: true,
 });
 
 // The engine layer runs JS of its own while the host holds internal state:

@@ -218,6 +218,9 @@ const PIECES: &[&str] = &[
     "1n;",
     "typeof Deno;",
     "(function f(n) { return n ? f(n - 1) : 0; })(1e6);",
+    "Error.prototype.__v82_wasm_stack_frames = { length: 0x7fffffff };",
+    "new Error('e').stack;",
+    "new (class extends DOMException {})('d').stack;",
 ];
 
 fn outcome_is_clean(out: &RunOutput) -> bool {

@@ -22,12 +22,6 @@ fn env(limits: Limits) -> common::Env {
     env
 }
 
-/// An engine abort a script can still cause in-process (v8x sizes a vector
-/// by this property when it formats the stack).
-const ABORTS: &str = r#"const e = new Error("m");
-Object.defineProperty(e, "__v82_wasm_stack_frames", { value: { length: 0x7fffffff } });
-e.stack.length"#;
-
 #[test]
 fn an_isolated_run_calls_through_the_parent_with_its_secrets() {
     let env = env(Limits::default());
@@ -45,24 +39,108 @@ fn an_isolated_run_calls_through_the_parent_with_its_secrets() {
     assert_eq!(out.calls, 2, "the parent counts the calls");
 }
 
+/// The worker processes of this test process started as `name` with a
+/// thread running, not waiting on their pipe.
+#[cfg(target_os = "linux")]
+fn running_workers(name: &str) -> Vec<u32> {
+    // "pid (comm) state ppid ...": comm, and the fields after it.
+    fn stat(path: &str) -> Option<(String, Vec<String>)> {
+        let text = std::fs::read_to_string(path).ok()?;
+        let (head, rest) = text.rsplit_once(')')?;
+        let comm = head.split_once('(')?.1.to_string();
+        Some((comm, rest.split_whitespace().map(String::from).collect()))
+    }
+    let me = std::process::id().to_string();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Some((comm, fields)) = stat(&format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        if fields.get(1) != Some(&me) || !name.starts_with(&comm) {
+            continue;
+        }
+        let running = std::fs::read_dir(format!("/proc/{pid}/task"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|task| stat(&format!("{}/stat", task.path().display())))
+            .any(|(_, fields)| fields.first().is_some_and(|s| s == "R"));
+        if running {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// The worker started through a link of its own, so that this test finds
+/// its workers by name and no other test's.
+#[cfg(target_os = "linux")]
+const ABORTED_WORKER: &str = "fazt-abort-me";
+
+/// Runs a busy script and, while it runs, aborts the worker running it, the
+/// way a crash in the engine's C code ends it.
+#[cfg(target_os = "linux")]
+fn run_and_abort_the_worker(run: impl FnOnce(&str) -> fazt_js::RunOutput) -> fazt_js::RunOutput {
+    let killer = std::thread::spawn(|| {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(4) {
+            std::thread::sleep(Duration::from_millis(100));
+            let pids = running_workers(ABORTED_WORKER);
+            if !pids.is_empty() {
+                for pid in pids {
+                    let status = std::process::Command::new("kill")
+                        .args(["-ABRT", &pid.to_string()])
+                        .status()
+                        .unwrap();
+                    assert!(status.success());
+                }
+                return true;
+            }
+        }
+        false
+    });
+    let out = run("for (;;) {}");
+    assert!(
+        killer.join().unwrap(),
+        "no running worker was found to abort"
+    );
+    out
+}
+
+#[cfg(target_os = "linux")]
 #[test]
 fn an_engine_abort_costs_only_its_run() {
-    let env = env(Limits::default());
-    let out = env.run(ABORTS);
+    let dir = std::env::temp_dir().join(format!("fazt-abort-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let link = dir.join(ABORTED_WORKER);
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(WORKER, &link).unwrap();
+    let mut env = env(Limits::default());
+    env.runner = env.runner.clone().isolated(&link);
+    let out = run_and_abort_the_worker(|source| env.run(source));
     match out.result {
         Err(ScriptError::Engine { message }) => {
-            assert!(message.contains("worker process"), "{message}")
+            assert!(message.contains("worker process"), "{message}");
+            assert!(message.contains("SIGABRT"), "{message}");
         }
         other => panic!("{other:?}"),
     }
     assert_eq!(env.run("1 + 1").result, Ok(json!(2)));
-    // Through a pool as well.
+    // Through a pool as well: its prepared workers wait on their pipes and
+    // are left alone; the next run gets one of them.
     let pool = ScriptPool::new(env.runner.clone(), 1).unwrap();
-    assert!(matches!(
-        pool.run(None, ABORTS).result,
-        Err(ScriptError::Engine { .. })
-    ));
+    assert_eq!(pool.run(None, "0").result, Ok(json!(0)));
+    let out = run_and_abort_the_worker(|source| pool.run(None, source));
+    assert!(
+        matches!(out.result, Err(ScriptError::Engine { .. })),
+        "{:?}",
+        out.result
+    );
     assert_eq!(pool.run(None, "2 + 2").result, Ok(json!(4)));
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
