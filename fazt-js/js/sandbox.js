@@ -170,6 +170,13 @@ op_set_format_exception_callback((e) => `Uncaught ${describe(e)}`);
 const consoleError = globalThis.console.error;
 core.setReportExceptionCallback((e) => consoleError(`Uncaught ${describe(e)}`));
 
+// A promise rejected with no handler ends the run, as it ends a Deno or
+// Node process: `Uncaught (in promise) <reason>`, described here (the
+// reason is the script's value) so that deno_core only ever sees a string.
+core.setUnhandledPromiseRejectionHandler((_promise, reason) => {
+  throw `(in promise) ${describe(reason)}`;
+});
+
 // The stack a script reads is formatted here, within bounds, instead of by
 // deno_core (which aborts when the text does not fit in the heap): a
 // script may still set its own Error.prepareStackTrace, and setting it to

@@ -27,6 +27,13 @@ pub const ALLOWED_OPS: &[&str] = &[
     "op_get_ext_import_meta_proto",
     "op_set_captured_bootstrap",
     "op_get_extras_binding_object",
+    // deno_core's ext:core, when a promise was rejected with no handler
+    // (processTicksAndRejections): its microtask checkpoint, and the list
+    // of rejections, which it hands to the sandbox's handler. Disabled,
+    // they threw errors of deno_core's own, which deno_core then
+    // converted, running a script's getters on `Error.prototype`.
+    "op_run_microtasks",
+    "op_drain_pending_rejections",
 ];
 
 /// The op middleware: `op` as it is if [`ALLOWED_OPS`] names it, disabled

@@ -359,6 +359,9 @@ pub(crate) struct IsoState {
 
   pub private_symbols: Vec<(JSValue, JSValue)>,
 
+  /// fazt patch: `Private::ForApi` keys by name (each holds a reference).
+  pub private_api: HashMap<String, JSValue>,
+
   pub atomics_waiter_resolvers: HashMap<u64, (*mut JSContext, JSValue)>,
 
   pub math_random_states: HashMap<usize, super::init::V8MathRandom>,
@@ -930,6 +933,7 @@ pub extern "C" fn v8__Isolate__New(params: *const c_void) -> *mut RealIsolate {
     script_host_defined_options: HashMap::new(),
     host_defined_options_by_name: HashMap::new(),
     private_symbols: Vec::new(),
+    private_api: HashMap::new(),
     atomics_waiter_resolvers: HashMap::new(),
     math_random_states: HashMap::new(),
     data_slots: [ptr::null_mut(); 4],
@@ -1073,6 +1077,9 @@ pub extern "C" fn v8__Isolate__Dispose(this: *mut RealIsolate) {
     while let Some((symbol, name)) = st.private_symbols.pop() {
       JS_FreeValue(st.ctx, symbol);
       JS_FreeValue(st.ctx, name);
+    }
+    for (_, symbol) in st.private_api.drain() {
+      JS_FreeValue(st.ctx, symbol);
     }
     remove_atomics_waiters_for_isolate(this);
     for (_, (ctx, resolver)) in st.atomics_waiter_resolvers.drain() {

@@ -1322,6 +1322,9 @@ unsafe fn append_own_property_names(
   ok
 }
 
+// fazt patch: the four private-key functions read and write the object's own
+// properties only (see `new_private_key` in primitive.rs): never its
+// prototypes, never a Proxy's handler, which would hand the key to a script.
 #[unsafe(no_mangle)]
 pub extern "C" fn v8__Object__GetPrivate(
   this: *const Object,
@@ -1329,18 +1332,10 @@ pub extern "C" fn v8__Object__GetPrivate(
   key: *const Private,
 ) -> *const Value {
   let ctx = ctx_of(context);
-  if ctx.is_null() || this.is_null() {
+  if ctx.is_null() || this.is_null() || key.is_null() {
     return ptr::null();
   }
-  let atom = key_atom(ctx, key);
-  if atom == 0 {
-    return ptr::null();
-  }
-  let v = unsafe { JS_GetProperty(ctx, jsval_of(this), atom) };
-  unsafe { JS_FreeAtom(ctx, atom) };
-  if v.tag == JS_TAG_EXCEPTION {
-    return ptr::null();
-  }
+  let v = unsafe { JS_GetPrivateKey(ctx, jsval_of(this), jsval_of(key)) };
   intern::<Value>(v)
 }
 
@@ -1352,23 +1347,12 @@ pub extern "C" fn v8__Object__SetPrivate(
   value: *const Value,
 ) -> MaybeBool {
   let ctx = ctx_of(context);
-  if ctx.is_null() || this.is_null() {
+  if ctx.is_null() || this.is_null() || key.is_null() {
     return MaybeBool::Nothing;
   }
-  let atom = key_atom(ctx, key);
-  if atom == 0 {
-    return MaybeBool::Nothing;
-  }
-
   let v = unsafe { JS_DupValue(ctx, jsval_of(value)) };
-  let flags = JS_PROP_HAS_VALUE
-    | JS_PROP_HAS_WRITABLE
-    | JS_PROP_HAS_CONFIGURABLE
-    | JS_PROP_WRITABLE
-    | JS_PROP_CONFIGURABLE;
   let r =
-    unsafe { JS_DefinePropertyValue(ctx, jsval_of(this), atom, v, flags) };
-  unsafe { JS_FreeAtom(ctx, atom) };
+    unsafe { JS_SetPrivateKey(ctx, jsval_of(this), jsval_of(key), v) };
   if r < 0 {
     return MaybeBool::Nothing;
   }
@@ -1439,19 +1423,11 @@ pub extern "C" fn v8__Object__HasPrivate(
   key: *const Private,
 ) -> MaybeBool {
   let ctx = ctx_of(context);
-  if ctx.is_null() || this.is_null() {
+  if ctx.is_null() || this.is_null() || key.is_null() {
     return MaybeBool::Nothing;
   }
-  let atom = key_atom(ctx, key);
-  if atom == 0 {
-    return MaybeBool::Nothing;
-  }
-  let r = unsafe { JS_HasProperty(ctx, jsval_of(this), atom) };
-  unsafe { JS_FreeAtom(ctx, atom) };
-  if r < 0 {
-    return MaybeBool::Nothing;
-  }
-  just_bool(r != 0)
+  let r = unsafe { JS_HasPrivateKey(ctx, jsval_of(this), jsval_of(key)) };
+  just_bool(r > 0)
 }
 
 #[unsafe(no_mangle)]
@@ -1461,20 +1437,10 @@ pub extern "C" fn v8__Object__DeletePrivate(
   key: *const Private,
 ) -> MaybeBool {
   let ctx = ctx_of(context);
-  if ctx.is_null() || this.is_null() {
+  if ctx.is_null() || this.is_null() || key.is_null() {
     return MaybeBool::Nothing;
   }
-  let atom = key_atom(ctx, key);
-  if atom == 0 {
-    return MaybeBool::Nothing;
-  }
-  // flags=0, NOT JS_PROP_THROW: V8's `Object::Delete` reports an
-  // unconfigurable property as `false` without throwing (sloppy-mode delete
-  // semantics). JS_PROP_THROW would leave a pending exception the embedder
-  // never expects (deno_core deletes init-only props and ignores the result;
-  // the stale exception then aborts the next unrelated eval).
-  let r = unsafe { JS_DeleteProperty(ctx, jsval_of(this), atom, 0) };
-  unsafe { JS_FreeAtom(ctx, atom) };
+  let r = unsafe { JS_DeletePrivateKey(ctx, jsval_of(this), jsval_of(key)) };
   if r < 0 {
     return MaybeBool::Nothing;
   }

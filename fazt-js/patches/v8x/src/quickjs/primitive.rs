@@ -445,13 +445,32 @@ unsafe fn bigint_word_at(ctx: *mut JSContext, dec: &str, i: usize) -> u64 {
   }
 }
 
+/// fazt patch: a private key is a symbol of QuickJS's private atom type (as
+/// a class's `#field` uses), made here. Upstream made `ForApi` keys with
+/// `Symbol.for("v82jsc_private:NAME")`, so any script could name deno_core's
+/// keys (`Symbol.for("v82jsc_private:deno_core::call_site_evals")`), plant
+/// values under them and make the host panic or abort; and both kinds were
+/// ordinary symbols, visible to `Object.getOwnPropertySymbols` and to Proxy
+/// traps. Private atoms are neither, and the object functions below read and
+/// write them as own properties only.
+fn new_private_key(ctx: *mut JSContext, desc: &str) -> Option<JSValue> {
+  let cdesc = CString::new(desc.replace('\0', "")).ok()?;
+  let v = unsafe { JS_NewPrivateKey(ctx, cdesc.as_ptr()) };
+  if v.tag == JS_TAG_EXCEPTION {
+    let exc = unsafe { JS_GetException(ctx) };
+    unsafe { JS_FreeValue(ctx, exc) };
+    return None;
+  }
+  Some(v)
+}
+
 #[unsafe(no_mangle)]
 pub extern "C" fn v8__Private__ForApi(
   isolate: *mut RealIsolate,
   name: *const V8String,
 ) -> *const Private {
   let ctx = iso_ctx(isolate);
-  if ctx.is_null() {
+  if ctx.is_null() || isolate.is_null() {
     return ptr::null();
   }
   let desc = if name.is_null() {
@@ -459,14 +478,21 @@ pub extern "C" fn v8__Private__ForApi(
   } else {
     unsafe { to_dec_string(ctx, jsval_of(name)) }
   };
+  // One key per name and isolate, as V8's API registry keeps them.
+  if let Some(&known) = iso_state(isolate).private_api.get(&desc) {
+    return intern::<Private>(unsafe { JS_DupValue(ctx, known) });
+  }
   let name_value = if name.is_null() {
     jsv_undefined()
   } else {
     jsval_of(name)
   };
-  let escaped = desc.replace('\\', "\\\\").replace('"', "\\\"");
-  let v =
-    unsafe { eval(ctx, &format!("Symbol.for(\"v82jsc_private:{escaped}\")")) };
+  let Some(v) = new_private_key(ctx, &desc) else {
+    return ptr::null();
+  };
+  iso_state(isolate)
+    .private_api
+    .insert(desc, unsafe { JS_DupValue(ctx, v) });
   remember_private_symbol(isolate, ctx, v, name_value);
   intern::<Private>(v)
 }
@@ -490,16 +516,9 @@ pub extern "C" fn v8__Private__New(
   } else {
     jsval_of(name)
   };
-  let Ok(cdesc) = CString::new(desc) else {
+  let Some(v) = new_private_key(ctx, &desc) else {
     return ptr::null();
   };
-
-  let v = unsafe { JS_NewSymbol(ctx, cdesc.as_ptr(), 0) };
-  if v.tag == JS_TAG_EXCEPTION {
-    let exc = unsafe { JS_GetException(ctx) };
-    unsafe { JS_FreeValue(ctx, exc) };
-    return ptr::null();
-  }
   remember_private_symbol(isolate, ctx, v, name_value);
   intern::<Private>(v)
 }

@@ -381,6 +381,32 @@ unsafe extern "C" {
     description: *const c_char,
     is_global: c_int,
   ) -> JSValue;
+  // fazt patch: embedder private keys (vendor/quickjs-ng/quickjs.c).
+  pub fn JS_NewPrivateKey(
+    ctx: *mut JSContext,
+    description: *const c_char,
+  ) -> JSValue;
+  pub fn JS_GetPrivateKey(
+    ctx: *mut JSContext,
+    obj: JSValue,
+    key: JSValue,
+  ) -> JSValue;
+  pub fn JS_SetPrivateKey(
+    ctx: *mut JSContext,
+    obj: JSValue,
+    key: JSValue,
+    val: JSValue,
+  ) -> c_int;
+  pub fn JS_HasPrivateKey(
+    ctx: *mut JSContext,
+    obj: JSValue,
+    key: JSValue,
+  ) -> c_int;
+  pub fn JS_DeletePrivateKey(
+    ctx: *mut JSContext,
+    obj: JSValue,
+    key: JSValue,
+  ) -> c_int;
   pub fn JS_NewBigInt64(ctx: *mut JSContext, val: i64) -> JSValue;
   pub fn JS_ToBigInt64(
     ctx: *mut JSContext,

@@ -60,10 +60,42 @@ fn locale_compare(
       .ok()
     })
   };
+  // fazt patch: the collator's time grows with the square of a run of
+  // combining marks (a million of them took minutes, in native code where
+  // no time limit reaches). Text with a run longer than the stream-safe
+  // bound of UAX #15 (30 non-starters) is compared by code point instead.
+  if !is_stream_safe(left) || !is_stream_safe(right) {
+    return left.cmp(right);
+  }
   collator
     .as_ref()
     .map(|collator| collator.compare(left, right))
     .unwrap_or_else(|| left.cmp(right))
+}
+
+/// fazt patch: the most non-starters in a row of stream-safe text (UAX #15).
+const MAX_NON_STARTERS: usize = 30;
+
+/// fazt patch: whether `text` has no run of more than [`MAX_NON_STARTERS`]
+/// characters with a non-zero canonical combining class.
+fn is_stream_safe(text: &str) -> bool {
+  let classes = icu_properties::CodePointMapData::<
+    icu_properties::props::CanonicalCombiningClass,
+  >::new();
+  let mut run = 0usize;
+  for c in text.chars() {
+    if classes.get(c)
+      == icu_properties::props::CanonicalCombiningClass::NotReordered
+    {
+      run = 0;
+    } else {
+      run += 1;
+      if run > MAX_NON_STARTERS {
+        return false;
+      }
+    }
+  }
+  true
 }
 
 #[unsafe(no_mangle)]

@@ -973,33 +973,55 @@ static int unicode_get_cc(uint32_t c)
     }
 }
 
-static void sort_cc(int *buf, int len)
+/* fazt patch: each run of non-starters is sorted by combining class with a
+   stable counting sort, linear in the run. The insertion sort it replaces
+   was quadratic in a run's length, and a run can be as long as the string:
+   "\u0301\u0316".repeat(2e5).normalize() (and localeCompare, which
+   normalizes) kept the engine in C for minutes, past any time limit.
+   Returns -1 when the scratch buffer cannot be allocated. */
+static int sort_cc(int *buf, int len, void *opaque,
+                   DynBufReallocFunc *realloc_func)
 {
-    int i, j, k, cc, cc1, start, ch1;
+    int i, j, k, n, cc, sum, c;
+    int count[256];
+    int *tmp = NULL;
+    size_t tmp_len = 0;
 
-    for(i = 0; i < len; i++) {
-        cc = unicode_get_cc(buf[i]);
-        if (cc != 0) {
-            start = i;
-            j = i + 1;
-            while (j < len) {
-                ch1 = buf[j];
-                cc1 = unicode_get_cc(ch1);
-                if (cc1 == 0)
-                    break;
-                k = j - 1;
-                while (k >= start) {
-                    if (unicode_get_cc(buf[k]) <= cc1)
-                        break;
-                    buf[k + 1] = buf[k];
-                    k--;
-                }
-                buf[k + 1] = ch1;
-                j++;
+    for(i = 0; i < len; i = j) {
+        j = i + 1;
+        if (unicode_get_cc(buf[i]) == 0)
+            continue;
+        while (j < len && unicode_get_cc(buf[j]) != 0)
+            j++;
+        n = j - i;
+        if (n < 2)
+            continue;
+        if ((size_t)n > tmp_len) {
+            int *t = realloc_func(opaque, tmp, sizeof(int) * n);
+            if (!t) {
+                if (tmp)
+                    realloc_func(opaque, tmp, 0);
+                return -1;
             }
-            i = j;
+            tmp = t;
+            tmp_len = n;
         }
+        memset(count, 0, sizeof(count));
+        for(k = i; k < j; k++)
+            count[unicode_get_cc(buf[k])]++;
+        sum = 0;
+        for(cc = 0; cc < 256; cc++) {
+            c = count[cc];
+            count[cc] = sum;
+            sum += c;
+        }
+        for(k = i; k < j; k++)
+            tmp[count[unicode_get_cc(buf[k])]++] = buf[k];
+        memcpy(buf + i, tmp, sizeof(int) * n);
     }
+    if (tmp)
+        realloc_func(opaque, tmp, 0);
+    return 0;
 }
 
 static void to_nfd_rec(DynBuf *dbuf,
@@ -1082,7 +1104,10 @@ int unicode_normalize(uint32_t **pdst, const uint32_t *src, int src_len,
     buf = (int *)dbuf->buf;
     buf_len = dbuf->size / sizeof(int);
 
-    sort_cc(buf, buf_len);
+    if (sort_cc(buf, buf_len, opaque, realloc_func)) {
+        dbuf_free(dbuf);
+        goto fail;
+    }
 
     if (buf_len <= 1 || (n_type & 1) != 0) {
         /* NFD / NFKD */

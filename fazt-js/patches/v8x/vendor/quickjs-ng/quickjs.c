@@ -10043,6 +10043,100 @@ static int JS_SetPrivateField(JSContext *ctx, JSValueConst obj,
     return 0;
 }
 
+/* fazt patch: embedder private keys (V8's v8::Private), for v8x. A key is
+   a symbol of the private atom type, like a class's #field: no script can
+   name it (it is not in the Symbol.for registry), list it (own-key
+   enumeration skips private atoms) or see it in a Proxy trap (these
+   functions read and write the object's own properties only, never its
+   prototypes or a Proxy's handler). */
+static int delete_property(JSContext *ctx, JSObject *p, JSAtom atom);
+
+JSValue JS_NewPrivateKey(JSContext *ctx, const char *description)
+{
+    JSAtom descr;
+    JSValue key;
+
+    descr = JS_NewAtom(ctx, description ? description : "");
+    if (descr == JS_ATOM_NULL)
+        return JS_EXCEPTION;
+    key = JS_NewSymbolFromAtom(ctx, descr, JS_ATOM_TYPE_PRIVATE);
+    JS_FreeAtom(ctx, descr);
+    return key;
+}
+
+/* The value under private `key` in `obj`'s own properties, or undefined. */
+JSValue JS_GetPrivateKey(JSContext *ctx, JSValueConst obj, JSValueConst key)
+{
+    JSShapeProperty *prs;
+    JSProperty *pr;
+
+    if (JS_VALUE_GET_TAG(obj) != JS_TAG_OBJECT ||
+        JS_VALUE_GET_TAG(key) != JS_TAG_SYMBOL)
+        return JS_UNDEFINED;
+    prs = find_own_property(&pr, JS_VALUE_GET_OBJ(obj),
+                            js_symbol_to_atom(ctx, key));
+    if (!prs || (prs->flags & JS_PROP_TMASK) != JS_PROP_NORMAL)
+        return JS_UNDEFINED;
+    return js_dup(pr->u.value);
+}
+
+/* Sets private `key` of `obj` to `val` (freed); 1 on success, -1 on
+   error. Works on non-extensible objects, as V8's private symbols do. */
+int JS_SetPrivateKey(JSContext *ctx, JSValueConst obj, JSValueConst key,
+                     JSValue val)
+{
+    JSShapeProperty *prs;
+    JSProperty *pr;
+    JSObject *p;
+    JSAtom atom;
+
+    if (JS_VALUE_GET_TAG(obj) != JS_TAG_OBJECT ||
+        JS_VALUE_GET_TAG(key) != JS_TAG_SYMBOL) {
+        JS_FreeValue(ctx, val);
+        return -1;
+    }
+    p = JS_VALUE_GET_OBJ(obj);
+    atom = js_symbol_to_atom(ctx, key);
+    prs = find_own_property(&pr, p, atom);
+    if (prs) {
+        if ((prs->flags & JS_PROP_TMASK) != JS_PROP_NORMAL) {
+            JS_FreeValue(ctx, val);
+            return -1;
+        }
+        set_value(ctx, &pr->u.value, val);
+        return 1;
+    }
+    pr = add_property(ctx, p, atom, JS_PROP_WRITABLE | JS_PROP_CONFIGURABLE);
+    if (!pr) {
+        JS_FreeValue(ctx, val);
+        return -1;
+    }
+    pr->u.value = val;
+    return 1;
+}
+
+/* Whether `obj` has private `key` among its own properties. */
+int JS_HasPrivateKey(JSContext *ctx, JSValueConst obj, JSValueConst key)
+{
+    JSProperty *pr;
+
+    if (JS_VALUE_GET_TAG(obj) != JS_TAG_OBJECT ||
+        JS_VALUE_GET_TAG(key) != JS_TAG_SYMBOL)
+        return 0;
+    return find_own_property(&pr, JS_VALUE_GET_OBJ(obj),
+                             js_symbol_to_atom(ctx, key)) != NULL;
+}
+
+/* Removes private `key` from `obj`'s own properties; 1 on success. */
+int JS_DeletePrivateKey(JSContext *ctx, JSValueConst obj, JSValueConst key)
+{
+    if (JS_VALUE_GET_TAG(obj) != JS_TAG_OBJECT ||
+        JS_VALUE_GET_TAG(key) != JS_TAG_SYMBOL)
+        return 0;
+    return delete_property(ctx, JS_VALUE_GET_OBJ(obj),
+                           js_symbol_to_atom(ctx, key)) < 0 ? -1 : 1;
+}
+
 /* add a private brand field to 'home_obj' if not already present and
    if obj is != null add a private brand to it */
 static int JS_AddBrand(JSContext *ctx, JSValueConst obj, JSValueConst home_obj)
@@ -46659,11 +46753,27 @@ static JSValue js_error_get_stack(JSContext *ctx, JSValueConst this_val)
         else
             prepare = js_dup(ctx->error_prepare_stack);
         if (JS_IsFunction(ctx, prepare)) {
-            JSValueConst args[] = { this_val, p->u.object_data };
+            /* fazt patch: the callback runs script code (a getter of the
+               error's name or message), which may read this same stack:
+               that nested read freed the call sites this call was still
+               walking, and replaced them. Hold them for the call, and keep
+               the stack the nested read settled on. */
+            JSValue sites = js_dup(p->u.object_data);
+            JSValueConst args[] = { this_val, sites };
             stack = JS_Call(ctx, prepare, ctx->error_ctor, countof(args), args);
             JS_FreeValue(ctx, prepare);
-            if (JS_IsException(stack))
+            if (JS_IsException(stack)) {
+                JS_FreeValue(ctx, sites);
                 return stack;
+            }
+            if (JS_VALUE_GET_TAG(p->u.object_data) != JS_TAG_OBJECT ||
+                JS_VALUE_GET_OBJ(p->u.object_data) != JS_VALUE_GET_OBJ(sites)) {
+                JS_FreeValue(ctx, sites);
+                JS_FreeValue(ctx, stack);
+                return js_error_prepend_stack_header(ctx, this_val,
+                                                     js_dup(p->u.object_data));
+            }
+            JS_FreeValue(ctx, sites);
         } else {
             JS_FreeValue(ctx, prepare);
             stack = js_dup(p->u.object_data);

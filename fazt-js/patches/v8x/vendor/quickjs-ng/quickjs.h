@@ -1153,6 +1153,12 @@ JS_EXTERN void JS_PromiseMarkAsHandled(JSContext *ctx,
 JS_EXTERN JSValue JS_NewSettledPromise(JSContext *ctx, bool is_reject, JSValueConst value);
 
 JS_EXTERN JSValue JS_NewSymbol(JSContext *ctx, const char *description, bool is_global);
+/* fazt patch: embedder private keys (see quickjs.c) */
+JS_EXTERN JSValue JS_NewPrivateKey(JSContext *ctx, const char *description);
+JS_EXTERN JSValue JS_GetPrivateKey(JSContext *ctx, JSValueConst obj, JSValueConst key);
+JS_EXTERN int JS_SetPrivateKey(JSContext *ctx, JSValueConst obj, JSValueConst key, JSValue val);
+JS_EXTERN int JS_HasPrivateKey(JSContext *ctx, JSValueConst obj, JSValueConst key);
+JS_EXTERN int JS_DeletePrivateKey(JSContext *ctx, JSValueConst obj, JSValueConst key);
 
 typedef enum JSPromiseHookType {
     JS_PROMISE_HOOK_INIT,     // emitted when a new promise is created
