@@ -4,6 +4,10 @@
 //! ScriptPool (back to back, and finding its runtime ready), and, for
 //! scale, evaluation in a reused runtime.
 //!
+//! The web's `fetch`: `await fetch(url)` and `await res.json()` against the
+//! synchronous `fazt.net.fetch(url).json()` on the same server, and five
+//! calls to a 50 ms upstream in parallel against one.
+//!
 //! Run with `cargo xtask bench -p fazt-js`.
 
 use std::hint::black_box;
@@ -11,13 +15,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use deno_core::{v8, JsRuntime, RuntimeOptions};
+use deno_core::{v8, JsRuntime, PollEventLoopOptions, RuntimeOptions};
 use fazt_js::{FetchContext, ScriptPool, ScriptRunner};
 use fazt_policy::{EntryRules, Limits, NullSink, RequestBudget};
 use fazt_tests::{
     allowlist, loopback_client, loopback_policy, Reply, SameWindows, TestCa, Upstream,
 };
-use fazt_transport::Request;
+use fazt_transport::{EgressClient, Request};
 
 fn json_1k() -> Vec<u8> {
     let items: Vec<String> = (0..40)
@@ -36,7 +40,10 @@ fn benches(c: &mut Criterion) {
     let ca = TestCa::new();
     let body = json_1k();
     assert_eq!(body.len(), 1024);
-    let up = Upstream::tls(&ca, move |_| {
+    let up = Upstream::tls(&ca, move |seen| {
+        if seen.target.starts_with("/items/slow") {
+            std::thread::sleep(Duration::from_millis(50));
+        }
         Reply::ok(body.clone()).header("content-type", "application/json")
     });
     let url = format!("https://api.test:{}/items", up.port());
@@ -78,11 +85,10 @@ fn benches(c: &mut Criterion) {
     );
     let mut js_call = |f: &v8::Global<v8::Function>| {
         // A fresh budget per call, as each would be a new request.
-        runtime.op_state().borrow_mut().put(FetchContext {
-            client: client.clone(),
-            app: None,
-            budget: RequestBudget::new(&limits),
-        });
+        runtime
+            .op_state()
+            .borrow_mut()
+            .put(FetchContext::new(client.clone(), None, &limits));
         call(&mut runtime, f)
     };
 
@@ -110,6 +116,8 @@ fn benches(c: &mut Criterion) {
         b.iter(|| assert_eq!(js_call(&parse_only), 40))
     });
     group.finish();
+
+    web_fetch(c, &client, &url, limits);
 
     let mut group = c.benchmark_group("script_run");
     let runner = ScriptRunner::new(client.clone(), limits);
@@ -196,6 +204,90 @@ fn benches(c: &mut Criterion) {
                 .unwrap()
         })
     });
+    group.finish();
+}
+
+/// The web `fetch` against the synchronous one, and calls in parallel.
+fn web_fetch(c: &mut Criterion, client: &EgressClient, url: &str, limits: Limits) {
+    let mut runtime = JsRuntime::new(RuntimeOptions {
+        extensions: vec![fazt_js::fazt_net::init()],
+        ..Default::default()
+    });
+    let driver = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let slow = format!("{url}/slow");
+    let sync = function(
+        &mut runtime,
+        &format!("() => fazt.net.fetch({url:?}).json().items.length"),
+    );
+    let web = function(
+        &mut runtime,
+        &format!("async () => (await (await fetch({url:?})).json()).items.length"),
+    );
+    let one_slow = function(
+        &mut runtime,
+        &format!("async () => (await fetch({slow:?})).status === 200 ? 1 : 0"),
+    );
+    let five_slow = function(
+        &mut runtime,
+        &format!(
+            "async () => (await Promise.all([1, 2, 3, 4, 5].map(() => fetch({slow:?}).then((r) => r.status)))).length"
+        ),
+    );
+    // Calls a function of the runtime with a fresh budget (a new request)
+    // and drives the event loop until its result settles.
+    let call = std::cell::RefCell::new(|f: &v8::Global<v8::Function>| -> i32 {
+        runtime
+            .op_state()
+            .borrow_mut()
+            .put(FetchContext::new(client.clone(), None, &limits));
+        let value = {
+            deno_core::scope!(scope, &mut runtime);
+            let f = v8::Local::new(scope, f);
+            let receiver = v8::undefined(scope).into();
+            let result = f.call(scope, receiver, &[]).unwrap();
+            v8::Global::new(scope, result)
+        };
+        let settled = runtime.resolve(value);
+        let value = driver
+            .block_on(runtime.with_event_loop_promise(settled, PollEventLoopOptions::default()))
+            .unwrap();
+        deno_core::scope!(scope, &mut runtime);
+        v8::Local::new(scope, value).int32_value(scope).unwrap()
+    });
+    let run = |f: &v8::Global<v8::Function>, expected: i32| {
+        let got = (call.borrow_mut())(f);
+        assert_eq!(got, expected);
+    };
+
+    let mut group = c.benchmark_group("web_fetch");
+    let mut windows = SameWindows::default();
+    group.bench_function("sync_fetch_json_1k", |b| {
+        b.iter_custom(|i| windows.run(i, 0, || run(&sync, 40), || run(&web, 40)))
+    });
+    group.bench_function("web_fetch_json_1k", |b| {
+        b.iter_custom(|i| windows.run(i, 1, || run(&sync, 40), || run(&web, 40)))
+    });
+    if let Some(ratio) = windows.ratio() {
+        println!(
+            "web_fetch: web_fetch_json_1k / sync_fetch_json_1k over the same windows: {ratio:.2}"
+        );
+    }
+    let mut windows = SameWindows::default();
+    group.sample_size(10);
+    group.bench_function("one_call_50ms", |b| {
+        b.iter_custom(|i| windows.run(i, 0, || run(&one_slow, 1), || run(&five_slow, 5)))
+    });
+    group.bench_function("five_parallel_calls_50ms", |b| {
+        b.iter_custom(|i| windows.run(i, 1, || run(&one_slow, 1), || run(&five_slow, 5)))
+    });
+    if let Some(ratio) = windows.ratio() {
+        println!(
+            "web_fetch: five_parallel_calls_50ms / one_call_50ms over the same windows: {ratio:.2}"
+        );
+    }
     group.finish();
 }
 

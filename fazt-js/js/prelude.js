@@ -10,15 +10,13 @@
 // script code runs while an op converts its arguments (an op that re-enters
 // itself that way gets a clean error, never a crash).
 import { core } from "ext:core/mod.js";
+import { BODY_NONE, describe, invalid, setBodyOps, throwOutcome, toBody } from "ext:fazt_net/body.js";
+import { installWeb } from "ext:fazt_net/web.js";
 
-const {
-  op_fazt_fetch,
-  op_fazt_invalid_option,
-  op_fazt_console,
-  op_fazt_max_request_body,
-} = core.ops;
+const { op_fazt_fetch, op_fazt_console } = core.ops;
+setBodyOps(core.ops);
+installWeb(core.ops);
 const ArrayIsArray = Array.isArray;
-const ArrayBufferIsView = ArrayBuffer.isView;
 const ObjectKeys = Object.keys;
 const ObjectDefineProperty = Object.defineProperty;
 const ObjectFreeze = Object.freeze;
@@ -26,129 +24,9 @@ const ObjectHasOwn = Object.hasOwn;
 const JSONParse = JSON.parse;
 const JSONStringify = JSON.stringify;
 const StringCtor = String;
-const StringFromCharCode = String.fromCharCode;
-const ReflectApply = Reflect.apply;
-const ArrayCtor = Array;
 const Uint8ArrayCtor = Uint8Array;
 const ErrorCtor = Error;
-const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype);
-const byteLengthOfView = Object.getOwnPropertyDescriptor(TypedArrayPrototype, "byteLength").get;
-const byteLengthOfDataView = Object.getOwnPropertyDescriptor(DataView.prototype, "byteLength").get;
-const byteLengthOfBuffer = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength").get;
-const bufferOfView = Object.getOwnPropertyDescriptor(TypedArrayPrototype, "buffer").get;
-const byteOffsetOfView = Object.getOwnPropertyDescriptor(TypedArrayPrototype, "byteOffset").get;
-const bufferOfDataView = Object.getOwnPropertyDescriptor(DataView.prototype, "buffer").get;
-const byteOffsetOfDataView = Object.getOwnPropertyDescriptor(DataView.prototype, "byteOffset").get;
-const FunctionCall = Function.prototype.call;
-const uncurry = (fn) => FunctionCall.bind(fn);
-const viewByteLength = uncurry(byteLengthOfView);
-const viewBuffer = uncurry(bufferOfView);
-const viewByteOffset = uncurry(byteOffsetOfView);
-const dataViewByteLength = uncurry(byteLengthOfDataView);
-const dataViewBuffer = uncurry(bufferOfDataView);
-const dataViewByteOffset = uncurry(byteOffsetOfDataView);
-const bufferByteLength = uncurry(byteLengthOfBuffer);
 const METHOD_NAMES = ["get", "has", "getSetCookie", "entries", "keys"];
-
-// How the op receives a body (see op_fazt_fetch in src/op.rs).
-const BODY_NONE = 0;
-const BODY_TEXT = 1;
-const BODY_BYTES = 2;
-const BODY_OVER_LIMIT = 3;
-
-// The op's records are arrays (see Outcome in src/op.rs): a response is
-// [status, statusText, url, redirected, [name, value, ...], text, bytes],
-// an error
-// [code, message, retryable, retryAfterMs | null].
-function throwOutcome(out) {
-  const err = new ErrorCtor(out[1]);
-  ObjectDefineProperty(err, "name", { value: "NetError", enumerable: true, writable: true, configurable: true });
-  err.code = out[0];
-  err.retryable = out[2] === true;
-  if (out[3] !== null && out[3] !== undefined) {
-    err.retryAfter = out[3];
-  }
-  throw err;
-}
-
-function invalid(option, reason) {
-  throwOutcome(op_fazt_invalid_option(option, reason));
-}
-
-function describe(v) {
-  if (v === null) return "null";
-  if (ArrayIsArray(v)) return "an array";
-  return typeof v;
-}
-
-// The largest body the op accepts, asked for once: a larger one is refused
-// by its size, before it is copied out of the engine.
-let maxBody = -1;
-
-// A body as [kind, string, size]. The op receives every body as a string:
-// text as it is, bytes as a binary string (one character per byte). No
-// buffer object is ever handed to an op, because the engine layer reads a
-// buffer's geometry (buffer, byteOffset, byteLength, resizable) through
-// properties a script can redefine. Types are recognized by their internal
-// slots (never by `instanceof`, which a Proxy passes).
-function toBody(body) {
-  if (maxBody < 0) maxBody = op_fazt_max_request_body();
-  if (typeof body === "string") {
-    // UTF-16 units: never more than the UTF-8 bytes the op will send.
-    if (body.length > maxBody) return [BODY_OVER_LIMIT, "", body.length];
-    return [BODY_TEXT, body, body.length];
-  }
-  let bytes;
-  if (ArrayBufferIsView(body)) {
-    let buffer;
-    let offset;
-    let size;
-    try {
-      size = viewByteLength(body);
-      buffer = viewBuffer(body);
-      offset = viewByteOffset(body);
-    } catch {
-      size = dataViewByteLength(body);
-      buffer = dataViewBuffer(body);
-      offset = dataViewByteOffset(body);
-    }
-    if (size > maxBody) return [BODY_OVER_LIMIT, "", size];
-    bytes = new Uint8ArrayCtor(buffer, offset, size);
-  } else if (isArrayBuffer(body)) {
-    const size = bufferByteLength(body);
-    if (size > maxBody) return [BODY_OVER_LIMIT, "", size];
-    bytes = new Uint8ArrayCtor(body);
-  } else {
-    return invalid("body", `expected a string, Uint8Array or ArrayBuffer, got ${describe(body)}`);
-  }
-  return [BODY_BYTES, binaryString(bytes), viewByteLength(bytes)];
-}
-
-const BINARY_CHUNK = 8192;
-
-// `bytes` (a Uint8Array this file made) as one character per byte. Its
-// length comes from the getter taken at start-up, and reading its elements
-// or a fresh array's length runs no script code.
-function binaryString(bytes) {
-  const size = viewByteLength(bytes);
-  let out = "";
-  for (let start = 0; start < size; start += BINARY_CHUNK) {
-    const end = start + BINARY_CHUNK < size ? start + BINARY_CHUNK : size;
-    const codes = new ArrayCtor(end - start);
-    for (let i = start; i < end; i++) codes[i - start] = bytes[i];
-    out += ReflectApply(StringFromCharCode, null, codes);
-  }
-  return out;
-}
-
-function isArrayBuffer(v) {
-  try {
-    bufferByteLength(v);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function headerValue(v, option) {
   if (typeof v === "string") return v;

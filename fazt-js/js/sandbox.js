@@ -51,6 +51,7 @@ const ECMASCRIPT = [
 // The documented names a script may use besides ECMAScript.
 const DOCUMENTED = [
   "fazt", "console", "queueMicrotask", "atob", "btoa", "DOMException",
+  "fetch", "Headers", "Request", "Response", "AbortController", "AbortSignal",
 ];
 
 const KEEP = new Set([...ECMASCRIPT, ...DOCUMENTED]);

@@ -1,10 +1,17 @@
 //! `fazt.net.fetch` for serverless JavaScript: a deno_core op crate.
 //!
 //! # In scope
-//! - The `fazt_net` deno_core [extension](fazt_net): one fetch op over
+//! - The `fazt_net` deno_core [extension](fazt_net): fetch ops over
 //!   `fazt-transport` and an ESM prelude that builds `fazt.net.fetch`, its
-//!   response object and the `NetError` it throws. Embed it in any
-//!   `JsRuntime` and put a [`FetchContext`] in the runtime's `OpState`.
+//!   response object and the `NetError` it throws, and the web's `fetch`
+//!   with `Headers`, `Request`, `Response`, `AbortController` and
+//!   `AbortSignal` (js/web.js). Embed it in any `JsRuntime` and put a
+//!   [`FetchContext`] in the runtime's `OpState`.
+//! - Concurrent calls: the web `fetch` is an async op. A call is counted
+//!   and checked on the script's thread ([`FetchContext::start`]), waits
+//!   for one of the run's [`RunSlots`], and is made on a thread of its own
+//!   ([`StartedCall::make`]) against the run's shared budget; in an
+//!   isolated run the worker sends it to the parent, which does the same.
 //! - [`fetch`]: the op's body as a plain Rust function, engine-neutral and
 //!   tested without an engine.
 //! - The `fazt_sandbox` [extension](fazt_sandbox), loaded last: a global of
@@ -20,7 +27,8 @@
 //!
 //! # Out of scope
 //! Policy (fazt-policy), HTTP (fazt-transport), persistence (fazt-secrets),
-//! and the rest of a JS runtime (timers, modules, web APIs).
+//! and the rest of a JS runtime (`setTimeout`, modules, streams, `URL`,
+//! other web APIs).
 //!
 //! # Central decision
 //! The op returns plain data — a response record or an error record — and
@@ -48,7 +56,7 @@ mod runner;
 pub mod sandbox;
 pub mod worker;
 
-pub use op::{fetch, FetchArgs, FetchContext, FetchOk, RunDeadline};
+pub use op::{fetch, FetchArgs, FetchContext, FetchOk, RunDeadline, RunSlots, StartedCall};
 pub use pool::ScriptPool;
 pub use runner::{RunOutput, ScriptError, ScriptRunner, DEFAULT_HEAP_LIMIT, STUCK_AFTER};
 
@@ -85,12 +93,17 @@ deno_core::extension!(
     fazt_net,
     ops = [
         op::op_fazt_fetch,
+        op::op_fazt_web_fetch,
+        op::op_fazt_web_fetch_abort,
         op::op_fazt_invalid_option,
         op::op_fazt_console,
         op::op_fazt_max_request_body,
+        op::op_fazt_timer_set,
+        op::op_fazt_timer_wait,
+        op::op_fazt_parse_url,
     ],
     esm_entry_point = "ext:fazt_net/prelude.js",
-    esm = [dir "js", "prelude.js"],
+    esm = [dir "js", "prelude.js", "body.js", "web.js"],
     docs = "fazt.net.fetch: egress through the fazt policy and transport."
 );
 

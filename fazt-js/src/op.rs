@@ -5,23 +5,105 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
 use deno_core::{op2, v8, OpState, ToJsBuffer};
-use fazt_policy::{NetError, RequestBudget};
-use fazt_transport::{EgressClient, RedirectMode, Request};
+use fazt_policy::{Limits, NetError};
+use fazt_transport::{Counted, EgressClient, RedirectMode, Request, SharedBudget};
 use serde::{Deserialize, Serialize};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::worker::{FetchReply, RemoteBody, RemoteFetch};
 
 /// Per-run state kept in the runtime's `OpState`: which client, for which
-/// app, and what is left of the run's budget.
+/// app, what is left of the run's budget, and the run's concurrency slots.
 #[derive(Debug)]
 pub struct FetchContext {
     /// The client every call goes through.
     pub client: EgressClient,
     /// The app the script runs for.
     pub app: Option<String>,
-    /// Calls made and network time left for this run.
-    pub budget: RequestBudget,
+    /// Calls made and network time left for this run, shared by its calls
+    /// in flight.
+    pub budget: SharedBudget,
+    /// The run's concurrency slots (see [`RunSlots`]).
+    pub slots: RunSlots,
+}
+
+impl FetchContext {
+    /// A run's context: a fresh budget and `app_concurrency` slots under
+    /// `limits`.
+    pub fn new(client: EgressClient, app: Option<String>, limits: &Limits) -> Self {
+        FetchContext {
+            client,
+            app,
+            budget: SharedBudget::new(limits),
+            slots: RunSlots::new(limits),
+        }
+    }
+
+    /// Counts a call and checks its options, on the script's thread: the
+    /// call is then made, blocking, with [`StartedCall::make`] on any
+    /// thread. Invalid options are refused as `NET_ERROR` naming the
+    /// option; every call, refused or not, counts toward `max_calls`.
+    pub fn start(&self, args: FetchArgs, body: Option<Vec<u8>>) -> Result<StartedCall, NetError> {
+        let counted = self.budget.count_call()?;
+        let request = to_request(args, body)?;
+        Ok(StartedCall {
+            client: self.client.clone(),
+            app: self.app.clone(),
+            request,
+            counted,
+        })
+    }
+}
+
+/// A run's slots for calls in flight at once: `app_concurrency` of them. A
+/// call started beyond them (`await Promise.all` of many calls) waits for
+/// one of the run's own calls to end, instead of being refused by the
+/// app's slots in the transport; that refusal (and the global cap's) is
+/// left for calls of other runs.
+#[derive(Clone, Debug)]
+pub struct RunSlots(Arc<Semaphore>);
+
+impl RunSlots {
+    /// `app_concurrency` slots.
+    pub fn new(limits: &Limits) -> Self {
+        let n = usize::try_from(limits.app_concurrency).unwrap_or(1).max(1);
+        RunSlots(Arc::new(Semaphore::new(n)))
+    }
+
+    /// Waits for a slot; it is free again when the permit is dropped.
+    pub(crate) async fn acquire(&self) -> Option<OwnedSemaphorePermit> {
+        Arc::clone(&self.0).acquire_owned().await.ok()
+    }
+}
+
+/// A call counted and checked, not yet made ([`FetchContext::start`]).
+#[derive(Debug)]
+pub struct StartedCall {
+    client: EgressClient,
+    app: Option<String>,
+    request: Request,
+    counted: Counted,
+}
+
+impl StartedCall {
+    /// Makes the call; blocks until the transport answers, by the call's
+    /// deadline at the latest.
+    pub fn make(self) -> Result<FetchOk, NetError> {
+        let r = self
+            .client
+            .fetch_counted(self.app.as_deref(), self.request, self.counted)?;
+        Ok(FetchOk {
+            status: r.status,
+            status_text: r.status_text,
+            url: r.url,
+            redirected: r.redirected,
+            headers: r.headers.pairs().to_vec(),
+            body: r.body,
+        })
+    }
 }
 
 /// One `fetch` call's arguments after the prelude normalized their JS types:
@@ -66,31 +148,14 @@ pub struct FetchOk {
     pub body: Vec<u8>,
 }
 
-/// Makes one call. Invalid options are refused as `NET_ERROR` naming the
-/// option; every call, refused or not, counts toward `max_calls`.
+/// Makes one call: [`FetchContext::start`], then [`StartedCall::make`] on
+/// this thread.
 pub fn fetch(
-    ctx: &mut FetchContext,
+    ctx: &FetchContext,
     args: FetchArgs,
     body: Option<Vec<u8>>,
 ) -> Result<FetchOk, NetError> {
-    let request = match to_request(args, body) {
-        Ok(r) => r,
-        Err(e) => {
-            ctx.budget.count_call()?;
-            return Err(e);
-        }
-    };
-    let r = ctx
-        .client
-        .fetch(ctx.app.as_deref(), request, &mut ctx.budget)?;
-    Ok(FetchOk {
-        status: r.status,
-        status_text: r.status_text,
-        url: r.url,
-        redirected: r.redirected,
-        headers: r.headers.pairs().to_vec(),
-        body: r.body,
-    })
+    ctx.start(args, body)?.make()
 }
 
 /// Checks option values and builds the transport request.
@@ -172,6 +237,20 @@ impl From<Result<FetchOk, NetError>> for Outcome {
     }
 }
 
+impl From<FetchReply> for Outcome {
+    fn from(reply: FetchReply) -> Self {
+        match reply {
+            FetchReply::Ok(ok) => Ok(ok).into(),
+            FetchReply::Err {
+                code,
+                message,
+                retryable,
+                retry_after_ms,
+            } => Outcome::Error(code, message, retryable, retry_after_ms),
+        }
+    }
+}
+
 /// A body decoded as the web's `Response.text()` does: UTF-8, a leading BOM
 /// removed, invalid sequences replaced.
 fn body_text(body: &[u8]) -> String {
@@ -182,12 +261,12 @@ fn body_text(body: &[u8]) -> String {
 /// A call whose body the prelude kept in the engine because it measured
 /// `size` bytes, over `op_fazt_max_request_body`: counted, and refused by
 /// the request body rule.
-pub(crate) fn refuse_kept_body(ctx: &mut FetchContext, size: u64) -> NetError {
+pub(crate) fn refuse_kept_body(ctx: &FetchContext, size: u64) -> NetError {
     let limits = *ctx.client.policy().limits();
     match ctx
         .budget
         .count_call()
-        .and_then(|()| limits.check_request_body(size))
+        .and_then(|_counted| limits.check_request_body(size))
     {
         Err(e) => e,
         // The limit was raised between the two ops: the body is gone, so the
@@ -274,18 +353,96 @@ pub(crate) struct Completion {
     pub(crate) complete: v8::Global<v8::Function>,
 }
 
-/// How `op_fazt_fetch` receives the body; the numbers js/prelude.js passes.
+/// How the fetch ops receive the body; the numbers js/body.js passes.
 const BODY_TEXT: u8 = 1;
 const BODY_BINARY: u8 = 2;
 const BODY_OVER_LIMIT: u8 = 3;
 
-/// The fetch op. Its arguments are strings, numbers and a prototype-less
-/// object of strings and numbers (js/prelude.js builds them), so converting
-/// them runs no script code and reads no buffer: the body arrives as a
-/// string, text as it is or bytes as a binary string. It takes the state
-/// as `Rc<RefCell<_>>` and borrows it itself: a call made while another
-/// holds the state (which that conversion never allows) is refused as
-/// `NET_ERROR`, not a panic.
+/// Where a call goes, decided on the script's thread with the state
+/// borrowed; the call itself is made after the borrow ends.
+enum Route {
+    /// Counted and checked here, made by this process's client.
+    Local(StartedCall, RunSlots),
+    /// Made by the parent process (an isolated run's worker).
+    Remote(RemoteFetch, FetchArgs, RemoteBody),
+    /// Refused before it was made.
+    Refused(Outcome),
+}
+
+/// The call the fetch ops were asked for, from their arguments (see
+/// [`op_fazt_fetch`]).
+fn route(
+    state: &OpState,
+    url: String,
+    options: Option<FetchArgs>,
+    body: String,
+    body_kind: u8,
+    body_size: f64,
+) -> Route {
+    let args = FetchArgs {
+        url,
+        ..options.unwrap_or_default()
+    };
+    if let Some(remote) = state.try_borrow::<RemoteFetch>() {
+        // An isolated run: the parent makes the call and counts it.
+        let body = match body_kind {
+            BODY_TEXT => RemoteBody::Bytes(body.into_bytes()),
+            BODY_BINARY => match binary_string_bytes(&body) {
+                Some(bytes) => RemoteBody::Bytes(bytes),
+                None => RemoteBody::None,
+            },
+            BODY_OVER_LIMIT => RemoteBody::OverLimit(body_size.max(0.0) as u64),
+            _ => RemoteBody::None,
+        };
+        return Route::Remote(remote.clone(), args, body);
+    }
+    let Some(ctx) = state.try_borrow::<FetchContext>() else {
+        return Route::Refused(error_outcome(&NetError::InvalidOption {
+            option: "fetch".into(),
+            reason: "fetch is not available in this runtime: its OpState holds no FetchContext"
+                .into(),
+        }));
+    };
+    let body = match body_kind {
+        BODY_TEXT => Some(body.into_bytes()),
+        BODY_BINARY => match binary_string_bytes(&body) {
+            Some(bytes) => Some(bytes),
+            None => {
+                return Route::Refused(error_outcome(&NetError::InvalidOption {
+                    option: "body".into(),
+                    reason: "a binary body holds a character above U+00FF".into(),
+                }))
+            }
+        },
+        BODY_OVER_LIMIT => {
+            return Route::Refused(error_outcome(&refuse_kept_body(
+                ctx,
+                body_size.max(0.0) as u64,
+            )));
+        }
+        _ => None,
+    };
+    match ctx.start(args, body) {
+        Ok(call) => Route::Local(call, ctx.slots.clone()),
+        Err(e) => Route::Refused(error_outcome(&e)),
+    }
+}
+
+/// The end of the run in `state`, if it has one.
+fn run_deadline(state: &Rc<RefCell<OpState>>) -> Option<Instant> {
+    state
+        .try_borrow()
+        .ok()
+        .and_then(|s| s.try_borrow::<RunDeadline>().map(|d| d.0))
+}
+
+/// The synchronous fetch op (`fazt.net.fetch`). Its arguments are strings,
+/// numbers and a prototype-less object of strings and numbers (js/body.js
+/// builds them), so converting them runs no script code and reads no
+/// buffer: the body arrives as a string, text as it is or bytes as a binary
+/// string. It borrows the state only to count and check the call, and
+/// makes the call after: a call made while the state is borrowed (which
+/// that conversion never allows) is refused as `NET_ERROR`, not a panic.
 #[op2(reentrant)]
 #[serde]
 pub(crate) fn op_fazt_fetch(
@@ -296,66 +453,141 @@ pub(crate) fn op_fazt_fetch(
     body_kind: u8,
     body_size: f64,
 ) -> Outcome {
-    let Ok(mut state) = state.try_borrow_mut() else {
-        return error_outcome(&reentered());
+    let route = match state.try_borrow() {
+        Ok(s) => route(&s, url, options, body, body_kind, body_size),
+        Err(_) => return error_outcome(&reentered()),
     };
-    let args = FetchArgs {
-        url,
-        ..options.unwrap_or_default()
-    };
-    let deadline = state.try_borrow::<RunDeadline>().map(|d| d.0);
-    if let Some(remote) = state.try_borrow::<RemoteFetch>() {
-        // An isolated run: the parent makes the call (and counts it).
-        let body = match body_kind {
-            BODY_TEXT => RemoteBody::Bytes(body.into_bytes()),
-            BODY_BINARY => match binary_string_bytes(&body) {
-                Some(bytes) => RemoteBody::Bytes(bytes),
-                None => RemoteBody::None,
-            },
-            BODY_OVER_LIMIT => RemoteBody::OverLimit(body_size.max(0.0) as u64),
-            _ => RemoteBody::None,
-        };
-        let args = match deadline {
-            Some(deadline) => within(args, deadline),
-            None => args,
-        };
-        return match remote.call(args, body) {
-            FetchReply::Ok(ok) => Ok(ok).into(),
-            FetchReply::Err {
-                code,
-                message,
-                retryable,
-                retry_after_ms,
-            } => Outcome::Error(code, message, retryable, retry_after_ms),
-        };
+    let deadline = run_deadline(&state);
+    match route {
+        Route::Refused(outcome) => outcome,
+        Route::Local(call, _slots) => call.within(deadline).make().into(),
+        Route::Remote(remote, args, body) => remote.call(within(args, deadline), body).into(),
     }
-    let Some(ctx) = state.try_borrow_mut::<FetchContext>() else {
-        return error_outcome(&NetError::InvalidOption {
-            option: "fetch".into(),
-            reason: "fazt.net.fetch is not available in this runtime".into(),
-        });
-    };
-    let body = match body_kind {
-        BODY_TEXT => Some(body.into_bytes()),
-        BODY_BINARY => match binary_string_bytes(&body) {
-            Some(bytes) => Some(bytes),
-            None => {
-                return error_outcome(&NetError::InvalidOption {
-                    option: "body".into(),
-                    reason: "a binary body holds a character above U+00FF".into(),
-                })
-            }
-        },
-        BODY_OVER_LIMIT => {
-            return error_outcome(&refuse_kept_body(ctx, body_size.max(0.0) as u64));
+}
+
+/// The asynchronous fetch op (the web's `fetch`), with the same arguments
+/// as [`op_fazt_fetch`]. The call is counted and checked at once; it then
+/// waits for one of the run's slots ([`RunSlots`]) and is made on a thread
+/// of its own, so calls started together are in flight together. The
+/// thread ends when the transport answers (by the call's deadline, which
+/// the run's deadline bounds), whether or not the run still waits for it.
+#[op2]
+#[serde]
+pub(crate) fn op_fazt_web_fetch(
+    state: Rc<RefCell<OpState>>,
+    #[string] url: String,
+    #[serde] options: Option<FetchArgs>,
+    #[string] body: String,
+    body_kind: u8,
+    body_size: f64,
+    id: u32,
+) -> impl std::future::Future<Output = Outcome> {
+    // deno_core hands a pending op to the current tokio runtime, and
+    // panics (aborting the process, inside the engine's callback) when
+    // there is none: without one, the call is refused at once.
+    let event_loop = tokio::runtime::Handle::try_current().is_ok();
+    async move {
+        if !event_loop {
+            return error_outcome(&no_event_loop());
         }
-        _ => None,
+        web_fetch(state, url, options, body, body_kind, body_size, id).await
+    }
+}
+
+/// The refusal of an async op called outside a tokio runtime.
+fn no_event_loop() -> NetError {
+    NetError::HostFailure {
+        reason: "the web fetch needs an event loop: run the script inside a tokio runtime \
+                 (Runtime::enter, as ScriptRunner does)"
+            .into(),
+    }
+}
+
+async fn web_fetch(
+    state: Rc<RefCell<OpState>>,
+    url: String,
+    options: Option<FetchArgs>,
+    body: String,
+    body_kind: u8,
+    body_size: f64,
+    id: u32,
+) -> Outcome {
+    let route = match state.try_borrow() {
+        Ok(s) => route(&s, url, options, body, body_kind, body_size),
+        Err(_) => return error_outcome(&reentered()),
     };
-    let args = match deadline {
-        Some(deadline) => within(args, deadline),
-        None => args,
-    };
-    fetch(ctx, args, body).into()
+    match route {
+        Route::Refused(outcome) => outcome,
+        Route::Local(call, slots) => {
+            let permit = slots.acquire().await;
+            if was_aborted(&state, id) {
+                return error_outcome(&aborted());
+            }
+            // The time waited for the slot is gone from the run.
+            let call = call.within(run_deadline(&state));
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let spawned = std::thread::Builder::new()
+                .name("fazt-fetch".into())
+                .spawn(move || {
+                    let result = call.make();
+                    drop(permit);
+                    let _ = tx.send(result);
+                });
+            if let Err(e) = spawned {
+                return error_outcome(&NetError::HostFailure {
+                    reason: format!("no thread for the call: {e}"),
+                });
+            }
+            match rx.await {
+                Ok(result) => result.into(),
+                Err(_) => error_outcome(&NetError::HostFailure {
+                    reason: "the call's thread ended without an answer".into(),
+                }),
+            }
+        }
+        Route::Remote(remote, args, body) => {
+            let _permit = remote.slots.acquire().await;
+            if was_aborted(&state, id) {
+                return error_outcome(&aborted());
+            }
+            let args = within(args, run_deadline(&state));
+            remote.call_async(args, body).await.into()
+        }
+    }
+}
+
+/// The web fetches of a run whose signal aborted them (js/web.js numbers
+/// its calls). One aborted while it waits for a slot is never made; one
+/// already made runs to its end (the transport cannot be interrupted, and
+/// its deadline bounds it).
+#[derive(Debug, Default)]
+pub(crate) struct Aborted(std::collections::HashSet<u32>);
+
+/// Marks web fetch `id` of this run as aborted.
+#[op2(fast)]
+pub(crate) fn op_fazt_web_fetch_abort(state: &mut OpState, id: u32) {
+    if !state.has::<Aborted>() {
+        state.put(Aborted::default());
+    }
+    state.borrow_mut::<Aborted>().0.insert(id);
+}
+
+/// Whether web fetch `id` was aborted (and forgets it).
+fn was_aborted(state: &Rc<RefCell<OpState>>, id: u32) -> bool {
+    state
+        .try_borrow_mut()
+        .ok()
+        .and_then(|mut s| s.try_borrow_mut::<Aborted>().map(|a| a.0.remove(&id)))
+        .unwrap_or(false)
+}
+
+/// What an aborted call answers (the script never sees it: its promise was
+/// rejected with the signal's reason when the signal aborted).
+fn aborted() -> NetError {
+    NetError::InvalidOption {
+        option: "signal".into(),
+        reason: "the call was aborted before it was made".into(),
+    }
 }
 
 /// The bytes of a binary string (one character, U+0000 to U+00FF, per
@@ -372,20 +604,126 @@ fn binary_string_bytes(text: &str) -> Option<Vec<u8>> {
 #[derive(Clone, Copy, Debug)]
 pub struct RunDeadline(pub Instant);
 
+/// What is left before `deadline`: at least a millisecond (the transport
+/// answers a spent deadline with its own error).
+fn left_until(deadline: Instant) -> Duration {
+    deadline
+        .saturating_duration_since(Instant::now())
+        .max(Duration::from_millis(1))
+}
+
 /// `args` with its timeout shortened to what is left before `deadline`.
-fn within(mut args: FetchArgs, deadline: Instant) -> FetchArgs {
-    let left = deadline.saturating_duration_since(Instant::now());
-    // At least a millisecond: the transport answers a spent deadline with
-    // its own error.
-    let left_ms = (left.as_secs_f64() * 1000.0).max(1.0);
-    args.timeout = Some(args.timeout.map_or(left_ms, |t| t.min(left_ms)));
+fn within(mut args: FetchArgs, deadline: Option<Instant>) -> FetchArgs {
+    if let Some(deadline) = deadline {
+        let left_ms = left_until(deadline).as_secs_f64() * 1000.0;
+        args.timeout = Some(args.timeout.map_or(left_ms, |t| t.min(left_ms)));
+    }
     args
+}
+
+impl StartedCall {
+    /// The call with its timeout shortened to what is left before
+    /// `deadline`.
+    fn within(mut self, deadline: Option<Instant>) -> Self {
+        if let Some(deadline) = deadline {
+            let left = left_until(deadline);
+            self.request.timeout = Some(self.request.timeout.map_or(left, |t| t.min(left)));
+        }
+        self
+    }
 }
 
 fn reentered() -> NetError {
     NetError::InvalidOption {
         option: "fetch".into(),
-        reason: "fazt.net.fetch was called while another call was being made".into(),
+        reason: "fetch was called while another call was being made".into(),
+    }
+}
+
+/// `input` parsed as an absolute URL, the way the web's `Request` and
+/// `Response.redirect` parse theirs (WHATWG, the `url` crate): its
+/// serialization and whether it carries credentials, or `None`.
+#[op2]
+#[serde]
+pub(crate) fn op_fazt_parse_url(#[string] input: String) -> Option<(String, bool)> {
+    let url = url::Url::parse(&input).ok()?;
+    let credentials = !url.username().is_empty() || url.password().is_some();
+    Some((String::from(url), credentials))
+}
+
+/// The run's one timer (js/web.js keeps the queue): when it is due, and a
+/// wake-up for the op waiting on it when that changes.
+#[derive(Debug)]
+pub(crate) struct Timer {
+    due: std::cell::Cell<Option<Instant>>,
+    changed: Rc<tokio::sync::Notify>,
+}
+
+impl Timer {
+    pub(crate) fn new() -> Self {
+        Timer {
+            due: std::cell::Cell::new(None),
+            changed: Rc::new(tokio::sync::Notify::new()),
+        }
+    }
+}
+
+/// Sets when the run's timer is due, `ms` from now (a negative or NaN
+/// value: not set).
+#[op2(fast)]
+pub(crate) fn op_fazt_timer_set(state: &mut OpState, ms: f64) {
+    let due = (ms.is_finite() && ms >= 0.0)
+        .then(|| Instant::now() + Duration::from_secs_f64(ms.min(86_400_000.0) / 1000.0));
+    let timer = match state.try_borrow::<Timer>() {
+        Some(timer) => timer,
+        None => {
+            state.put(Timer::new());
+            state.borrow::<Timer>()
+        }
+    };
+    timer.due.set(due);
+    timer.changed.notify_one();
+}
+
+/// Resolves when the run's timer is due (js/web.js keeps exactly one of
+/// these pending while it has timers). Host memory does not grow with the
+/// number of timers a script makes: they are JS objects in its heap.
+#[op2]
+pub(crate) fn op_fazt_timer_wait(
+    state: Rc<RefCell<OpState>>,
+) -> impl std::future::Future<Output = ()> {
+    // As in op_fazt_web_fetch: no tokio runtime, no wait (the timer never
+    // fires). The first poll, which deno_core makes inside the engine's
+    // callback, touches no timer: a runtime built without timers panics
+    // on the event loop's poll instead, where the embedder sees it.
+    let event_loop = tokio::runtime::Handle::try_current().is_ok();
+    async move {
+        if event_loop {
+            tokio::task::yield_now().await;
+            timer_wait(state).await;
+        }
+    }
+}
+
+async fn timer_wait(state: Rc<RefCell<OpState>>) {
+    loop {
+        let (due, changed) = {
+            let Ok(mut s) = state.try_borrow_mut() else {
+                return;
+            };
+            if !s.has::<Timer>() {
+                s.put(Timer::new());
+            }
+            let timer = s.borrow::<Timer>();
+            (timer.due.get(), Rc::clone(&timer.changed))
+        };
+        match due {
+            Some(due) if due <= Instant::now() => return,
+            Some(due) => {
+                let _ = tokio::time::timeout_at(due.into(), changed.notified()).await;
+            }
+            None => changed.notified().await,
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use deno_core::{serde_v8, v8, JsRuntime, RuntimeOptions};
-use fazt_policy::{Limits, RequestBudget};
+use fazt_policy::Limits;
 use fazt_transport::EgressClient;
 use serde::{Deserialize, Serialize};
 
@@ -334,11 +334,11 @@ impl Prepared {
             let state = runtime.op_state();
             let mut state = state.borrow_mut();
             match self.backend {
-                Backend::Local(client) => state.put(FetchContext {
+                Backend::Local(client) => state.put(FetchContext::new(
                     client,
-                    app: app.map(str::to_string),
-                    budget: RequestBudget::new(&self.limits),
-                }),
+                    app.map(str::to_string),
+                    &self.limits,
+                )),
                 Backend::Remote(remote) => state.put(remote),
             }
             state.put(Console::new(self.limits.max_console_bytes));

@@ -15,8 +15,13 @@ use deno_core::OpDecl;
 /// the ones deno_core's own JS calls while it starts a runtime and runs its
 /// event loop.
 pub const ALLOWED_OPS: &[&str] = &[
-    // fazt_net (js/prelude.js)
+    // fazt_net (js/prelude.js, js/web.js)
     "op_fazt_fetch",
+    "op_fazt_web_fetch",
+    "op_fazt_web_fetch_abort",
+    "op_fazt_timer_set",
+    "op_fazt_timer_wait",
+    "op_fazt_parse_url",
     "op_fazt_invalid_option",
     "op_fazt_console",
     "op_fazt_max_request_body",

@@ -25,6 +25,7 @@
 //! a [`ScriptPool`](crate::ScriptPool) over an isolated runner keeps some
 //! started ahead.
 
+use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::path::Path;
@@ -32,10 +33,11 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::{mpsc, Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use fazt_policy::{Limits, NetError, RequestBudget};
+use fazt_policy::{Limits, NetError};
+use fazt_transport::SharedBudget;
 use serde::{Deserialize, Serialize};
 
-use crate::op::{error_parts, refuse_kept_body, FetchArgs, FetchContext, FetchOk};
+use crate::op::{error_parts, refuse_kept_body, FetchArgs, FetchContext, FetchOk, RunSlots};
 use crate::runner::{failed_run, Prepared};
 use crate::{RunOutput, ScriptError, ScriptRunner, STUCK_AFTER};
 
@@ -85,14 +87,29 @@ struct Run {
     source: String,
 }
 
+/// What the parent sends after [`Prepare`].
+#[derive(Serialize, Deserialize)]
+enum ToChild {
+    /// The run.
+    Run(Run),
+    /// The answer to the call the child numbered `id`.
+    Reply { id: u64, reply: FetchReply },
+}
+
 /// What the child sends.
 #[derive(Serialize, Deserialize)]
 enum FromChild {
-    /// A `fetch` call for the parent to make.
+    /// A `fetch` call for the parent to make, numbered by the child.
+    /// `concurrent`: made on a thread of its own (the web's `fetch`), so
+    /// that calls started together are in flight together; otherwise
+    /// (`fazt.net.fetch`, which blocks the script) the parent makes it
+    /// before it reads the next message.
     Fetch {
+        id: u64,
         url: String,
         args: RemoteArgs,
         body: RemoteBody,
+        concurrent: bool,
     },
     /// The run ended.
     Done(RunOutput),
@@ -154,24 +171,81 @@ fn read_frame<T: for<'de> Deserialize<'de>>(input: &mut impl Read) -> std::io::R
     serde_json::from_slice(&bytes).map_err(std::io::Error::other)
 }
 
-/// The child's pipe to the parent, shared with the fetch op.
-pub(crate) struct ParentPipe {
-    input: std::io::Stdin,
-    output: std::io::Stdout,
+/// Who waits for the answer to a call.
+enum Waiter {
+    /// A blocked `fazt.net.fetch`.
+    Blocking(mpsc::SyncSender<FetchReply>),
+    /// A web `fetch` in the event loop.
+    Async(tokio::sync::oneshot::Sender<FetchReply>),
 }
 
-/// In the child's `OpState`: where `fetch` goes instead of a client.
+impl Waiter {
+    fn answer(self, reply: FetchReply) {
+        match self {
+            Waiter::Blocking(tx) => {
+                let _ = tx.send(reply);
+            }
+            Waiter::Async(tx) => {
+                let _ = tx.send(reply);
+            }
+        }
+    }
+}
+
+/// The calls waiting for the parent's answer, by number; `closed` once the
+/// parent can answer no more.
+#[derive(Default)]
+struct Waiting {
+    next: u64,
+    waiters: HashMap<u64, Waiter>,
+    closed: bool,
+}
+
+/// In the child's `OpState`: where `fetch` goes instead of a client. Cheap
+/// to clone; clones share the pipe.
+#[derive(Clone)]
 pub(crate) struct RemoteFetch {
-    pipe: Arc<Mutex<ParentPipe>>,
+    output: Arc<Mutex<std::io::Stdout>>,
+    waiting: Arc<Mutex<Waiting>>,
     /// The limit the prelude measures bodies against.
     pub(crate) max_request_body: u64,
+    /// Calls beyond `max_calls` are refused here, before anything is sent
+    /// or queued; the parent counts (and refuses) again.
+    budget: SharedBudget,
+    /// The run's concurrency slots, waited for before a call is sent.
+    pub(crate) slots: RunSlots,
 }
 
 impl RemoteFetch {
-    /// Sends one call to the parent and waits for its answer.
-    pub(crate) fn call(&self, args: FetchArgs, body: RemoteBody) -> FetchReply {
-        let mut pipe = self.pipe.lock().unwrap_or_else(PoisonError::into_inner);
+    fn new(limits: &Limits) -> Self {
+        RemoteFetch {
+            output: Arc::new(Mutex::new(std::io::stdout())),
+            waiting: Arc::new(Mutex::new(Waiting::default())),
+            max_request_body: limits.max_request_body,
+            budget: SharedBudget::new(limits),
+            slots: RunSlots::new(limits),
+        }
+    }
+
+    /// Sends one call to the parent, answered to `waiter`; the error reply
+    /// when it cannot be sent.
+    fn send(&self, args: FetchArgs, body: RemoteBody, waiter: Waiter, concurrent: bool) {
+        if let Err(e) = self.budget.count_call() {
+            return waiter.answer(error_reply(&e));
+        }
+        let id = {
+            let mut w = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
+            if w.closed {
+                drop(w);
+                return waiter.answer(no_answer("the host closed the pipe"));
+            }
+            w.next += 1;
+            let id = w.next;
+            w.waiters.insert(id, waiter);
+            id
+        };
         let message = FromChild::Fetch {
+            id,
             url: args.url.clone(),
             args: RemoteArgs {
                 method: args.method,
@@ -181,32 +255,78 @@ impl RemoteFetch {
                 auth: args.auth,
             },
             body,
+            concurrent,
         };
-        let ParentPipe { input, output } = &mut *pipe;
-        let sent = write_frame(&mut output.lock(), &message);
-        match sent.and_then(|()| read_frame::<FetchReply>(&mut input.lock())) {
-            Ok(reply) => reply,
-            Err(e) => FetchReply::Err {
-                code: "NET_ERROR".into(),
-                message: format!("NET_ERROR: the host did not answer the call: {e}"),
-                retryable: false,
-                retry_after_ms: None,
-            },
+        let sent = {
+            let out = self.output.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut out = out.lock();
+            write_frame(&mut out, &message)
+        };
+        if let Err(e) = sent {
+            let waiter = self
+                .waiting
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .waiters
+                .remove(&id);
+            if let Some(waiter) = waiter {
+                waiter.answer(no_answer(&e.to_string()));
+            }
+        }
+    }
+
+    /// Sends one call to the parent and blocks until it answers.
+    pub(crate) fn call(&self, args: FetchArgs, body: RemoteBody) -> FetchReply {
+        let (tx, rx) = mpsc::sync_channel(1);
+        self.send(args, body, Waiter::Blocking(tx), false);
+        rx.recv()
+            .unwrap_or_else(|_| no_answer("the answer was lost"))
+    }
+
+    /// Sends one call to the parent, to be made concurrently, and waits
+    /// for its answer without blocking the event loop.
+    pub(crate) async fn call_async(&self, args: FetchArgs, body: RemoteBody) -> FetchReply {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.send(args, body, Waiter::Async(tx), true);
+        rx.await
+            .unwrap_or_else(|_| no_answer("the answer was lost"))
+    }
+
+    /// Hands each answer the parent sends to its waiter, until the pipe
+    /// ends; then every waiter, and every later call, gets an error.
+    fn read_answers(&self, mut input: impl Read) {
+        while let Ok(ToChild::Reply { id, reply }) = read_frame::<ToChild>(&mut input) {
+            let waiter = self
+                .waiting
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .waiters
+                .remove(&id);
+            if let Some(waiter) = waiter {
+                waiter.answer(reply);
+            }
+        }
+        let left = {
+            let mut w = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
+            w.closed = true;
+            std::mem::take(&mut w.waiters)
+        };
+        for waiter in left.into_values() {
+            waiter.answer(no_answer("the host closed the pipe"));
         }
     }
 }
 
+/// The error reply of a call the parent did not answer.
+fn no_answer(why: &str) -> FetchReply {
+    error_reply(&NetError::HostFailure {
+        reason: format!("the host did not answer the call: {why}"),
+    })
+}
+
 fn worker_main() -> std::io::Result<()> {
     crate::disable_bytecode_cache();
-    let pipe = Arc::new(Mutex::new(ParentPipe {
-        input: std::io::stdin(),
-        output: std::io::stdout(),
-    }));
-    let prepare: Prepare = {
-        let mut p = pipe.lock().unwrap_or_else(PoisonError::into_inner);
-        let input = &mut p.input;
-        read_frame(&mut input.lock())?
-    };
+    let prepare: Prepare = read_frame(&mut std::io::stdin().lock())?;
     let mut limits = Limits::default();
     for (name, value) in &prepare.limits {
         limits.set(name, *value).map_err(std::io::Error::other)?;
@@ -216,22 +336,22 @@ fn worker_main() -> std::io::Result<()> {
     #[cfg(target_os = "linux")]
     crate::lockdown::lock_down(limits.exec_timeout_ms / 1000 + CPU_MARGIN_S)
         .map_err(std::io::Error::other)?;
-    let remote = Arc::clone(&pipe);
+    let remote = RemoteFetch::new(&limits);
+    let fetch = remote.clone();
     let runner = std::thread::Builder::new()
         .name("fazt-script".into())
         .stack_size(crate::runner::RUN_STACK_SIZE)
         .spawn(move || -> std::io::Result<RunOutput> {
-            let fetch = RemoteFetch {
-                pipe: Arc::clone(&remote),
-                max_request_body: limits.max_request_body,
-            };
             // The runtime is made before the run is asked for.
-            let prepared = Prepared::new_remote(limits, prepare.heap_limit, fetch);
-            let run: Run = {
-                let mut p = remote.lock().unwrap_or_else(PoisonError::into_inner);
-                let input = &mut p.input;
-                read_frame(&mut input.lock())?
+            let prepared = Prepared::new_remote(limits, prepare.heap_limit, fetch.clone());
+            let mut input = std::io::stdin();
+            let ToChild::Run(run) = read_frame::<ToChild>(&mut input)? else {
+                return Err(std::io::Error::other("expected the run"));
             };
+            // From here on the parent sends answers to calls, in any order.
+            std::thread::Builder::new()
+                .name("fazt-answers".into())
+                .spawn(move || fetch.read_answers(input))?;
             Ok(match prepared {
                 Ok(prepared) => prepared.run(run.app.as_deref(), &run.source),
                 Err(message) => failed_run(message),
@@ -241,16 +361,16 @@ fn worker_main() -> std::io::Result<()> {
         Ok(out) => out?,
         Err(_) => failed_run(crate::runner::ENGINE_FAILED.into()),
     };
-    let mut p = pipe.lock().unwrap_or_else(PoisonError::into_inner);
-    let output = &mut p.output;
-    write_frame(&mut output.lock(), &FromChild::Done(out))
+    let output = remote.output.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut output = output.lock();
+    write_frame(&mut output, &FromChild::Done(out))
 }
 
 /// A worker process started and told to prepare its runtime, waiting for
 /// its run.
 pub(crate) struct Spawned {
     child: Arc<Mutex<Child>>,
-    to_child: ChildStdin,
+    to_child: Arc<Mutex<ChildStdin>>,
     from_child: ChildStdout,
 }
 
@@ -293,7 +413,7 @@ pub(crate) fn spawn_worker(runner: &ScriptRunner, exe: &Path) -> std::io::Result
         child,
         to_child: {
             write_frame(&mut to_child, &prepare)?;
-            to_child
+            Arc::new(Mutex::new(to_child))
         },
         from_child,
     };
@@ -339,21 +459,34 @@ pub(crate) fn run_spawned(
         });
         (tx, thread)
     };
-    let run = Run {
+    let run = ToChild::Run(Run {
         app: app.map(str::to_string),
         source: source.to_string(),
-    };
-    let mut ctx = FetchContext {
-        client: runner.client().clone(),
-        app: app.map(str::to_string),
-        budget: RequestBudget::new(&limits),
+    });
+    let ctx = FetchContext::new(runner.client().clone(), app.map(str::to_string), &limits);
+    let to_child = Arc::clone(&worker.to_child);
+    let answer = move |id: u64, reply: FetchReply| -> std::io::Result<()> {
+        let mut out = to_child.lock().unwrap_or_else(PoisonError::into_inner);
+        write_frame(&mut *out, &ToChild::Reply { id, reply })
     };
     let outcome = (|| -> std::io::Result<RunOutput> {
-        write_frame(&mut worker.to_child, &run)?;
+        {
+            let mut out = worker
+                .to_child
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            write_frame(&mut *out, &run)?;
+        }
         loop {
             match read_frame::<FromChild>(&mut worker.from_child)? {
                 FromChild::Done(out) => return Ok(out),
-                FromChild::Fetch { url, args, body } => {
+                FromChild::Fetch {
+                    id,
+                    url,
+                    args,
+                    body,
+                    concurrent,
+                } => {
                     let args = FetchArgs {
                         url,
                         method: args.method,
@@ -362,16 +495,35 @@ pub(crate) fn run_spawned(
                         redirect: args.redirect,
                         auth: args.auth,
                     };
-                    let result = match body {
-                        RemoteBody::None => crate::fetch(&mut ctx, args, None),
-                        RemoteBody::Bytes(bytes) => crate::fetch(&mut ctx, args, Some(bytes)),
-                        RemoteBody::OverLimit(size) => Err(refuse_kept_body(&mut ctx, size)),
+                    // Counted and checked here, in order; made inline or on
+                    // a thread of its own. Threads per run are bounded by
+                    // max_calls: a call beyond it is refused right here.
+                    let started = match body {
+                        RemoteBody::None => ctx.start(args, None),
+                        RemoteBody::Bytes(bytes) => ctx.start(args, Some(bytes)),
+                        RemoteBody::OverLimit(size) => Err(refuse_kept_body(&ctx, size)),
                     };
-                    let reply = match result {
-                        Ok(ok) => FetchReply::Ok(ok),
-                        Err(e) => error_reply(&e),
-                    };
-                    write_frame(&mut worker.to_child, &reply)?;
+                    match started {
+                        Err(e) => answer(id, error_reply(&e))?,
+                        Ok(call) if !concurrent => answer(id, reply_of(call.make()))?,
+                        Ok(call) => {
+                            let answer_later = answer.clone();
+                            let spawned = std::thread::Builder::new()
+                                .name("fazt-fetch".into())
+                                .spawn(move || {
+                                    // The child may be gone by then.
+                                    let _ = answer_later(id, reply_of(call.make()));
+                                });
+                            if let Err(e) = spawned {
+                                answer(
+                                    id,
+                                    error_reply(&NetError::HostFailure {
+                                        reason: format!("no thread for the call: {e}"),
+                                    }),
+                                )?;
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -415,6 +567,13 @@ pub(crate) fn run_spawned(
             console: Vec::new(),
             calls,
         },
+    }
+}
+
+fn reply_of(result: Result<FetchOk, NetError>) -> FetchReply {
+    match result {
+        Ok(ok) => FetchReply::Ok(ok),
+        Err(e) => error_reply(&e),
     }
 }
 

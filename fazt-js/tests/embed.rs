@@ -1,9 +1,9 @@
 //! Embedding the extension in your own deno_core runtime, as the README
 //! shows.
 
-use deno_core::{JsRuntime, RuntimeOptions};
+use deno_core::{JsRuntime, PollEventLoopOptions, RuntimeOptions};
 use fazt_js::FetchContext;
-use fazt_policy::{EntryRules, Limits, RequestBudget};
+use fazt_policy::{EntryRules, Limits};
 use fazt_tests::Reply;
 
 mod common;
@@ -22,11 +22,11 @@ fn extension_in_a_plain_runtime() {
         extensions: vec![fazt_js::fazt_net::init()],
         ..Default::default()
     });
-    runtime.op_state().borrow_mut().put(FetchContext {
-        client: env.client.clone(),
-        app: Some("shop".into()),
-        budget: RequestBudget::new(&limits),
-    });
+    runtime.op_state().borrow_mut().put(FetchContext::new(
+        env.client.clone(),
+        Some("shop".into()),
+        &limits,
+    ));
     let script = format!(
         "fazt.net.fetch('https://api.test:{}/').text()",
         env.up.port()
@@ -37,6 +37,76 @@ fn extension_in_a_plain_runtime() {
     deno_core::scope!(scope, runtime);
     let local = deno_core::v8::Local::new(scope, value);
     assert_eq!(local.to_rust_string_lossy(scope), "embedded");
+}
+
+/// The web's `fetch` returns a promise: the embedder drives deno_core's
+/// event loop (on a current-thread tokio runtime with its timers) until
+/// the promise settles.
+#[test]
+fn an_embedder_drives_the_event_loop_for_the_web_fetch() {
+    let env = common::env(Limits::default(), EntryRules::default(), |_| {
+        Reply::ok("awaited")
+    });
+    let limits = Limits::default();
+    let mut runtime = JsRuntime::new(RuntimeOptions {
+        extensions: vec![fazt_js::fazt_net::init()],
+        ..Default::default()
+    });
+    runtime.op_state().borrow_mut().put(FetchContext::new(
+        env.client.clone(),
+        Some("shop".into()),
+        &limits,
+    ));
+    let script = format!(
+        "Promise.all([1, 2].map(() => fetch('https://api.test:{}/').then((r) => r.text())))",
+        env.up.port()
+    );
+
+    // --- as in the README ---
+    let driver = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let _inside = driver.enter(); // calls start on this event loop
+    let promise = runtime.execute_script("app.js", script).unwrap();
+    let settled = runtime.resolve(promise);
+    let value = driver
+        .block_on(runtime.with_event_loop_promise(settled, PollEventLoopOptions::default()))
+        .unwrap();
+    // ---
+
+    deno_core::scope!(scope, runtime);
+    let local = deno_core::v8::Local::new(scope, value);
+    let text: Vec<String> = deno_core::serde_v8::from_v8(scope, local).unwrap();
+    assert_eq!(text, ["awaited", "awaited"]);
+}
+
+/// Outside a tokio runtime the web fetch is refused at once (deno_core
+/// would otherwise abort the process when the call went pending).
+#[test]
+fn without_an_event_loop_the_web_fetch_is_refused() {
+    let env = common::env(Limits::default(), EntryRules::default(), |_| Reply::ok("x"));
+    let mut runtime = JsRuntime::new(RuntimeOptions {
+        extensions: vec![fazt_js::fazt_net::init()],
+        ..Default::default()
+    });
+    runtime.op_state().borrow_mut().put(FetchContext::new(
+        env.client.clone(),
+        None,
+        &Limits::default(),
+    ));
+    let script = format!(
+        "let seen; fetch('https://api.test:{}/').catch((e) => {{ seen = [e.code, e.message.includes('event loop')]; }}); \
+         AbortSignal.timeout(10); 0",
+        env.up.port()
+    );
+    runtime.execute_script("app.js", script).unwrap();
+    runtime.v8_isolate().perform_microtask_checkpoint();
+    let value = runtime.execute_script("seen.js", "seen").unwrap();
+    deno_core::scope!(scope, runtime);
+    let local = deno_core::v8::Local::new(scope, value);
+    let seen: (String, bool) = deno_core::serde_v8::from_v8(scope, local).unwrap();
+    assert_eq!(seen, ("NET_ERROR".to_string(), true));
 }
 
 #[test]
@@ -55,6 +125,6 @@ fn without_a_context_fetch_fails_cleanly() {
     let local = deno_core::v8::Local::new(scope, value);
     assert_eq!(
         local.to_rust_string_lossy(scope),
-        "NET_ERROR NET_ERROR: invalid option `fetch`: fazt.net.fetch is not available in this runtime"
+        "NET_ERROR NET_ERROR: invalid option `fetch`: fetch is not available in this runtime: its OpState holds no FetchContext"
     );
 }

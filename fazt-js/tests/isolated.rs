@@ -39,36 +39,38 @@ fn an_isolated_run_calls_through_the_parent_with_its_secrets() {
     assert_eq!(out.calls, 2, "the parent counts the calls");
 }
 
-/// The worker processes of this test process started as `name` with a
-/// thread running, not waiting on their pipe.
+/// The worker processes of this test process started as `name` that have
+/// used more than 300 ms of CPU: the one running a busy script, not one a
+/// pool is still preparing.
 #[cfg(target_os = "linux")]
 fn running_workers(name: &str) -> Vec<u32> {
-    // "pid (comm) state ppid ...": comm, and the fields after it.
-    fn stat(path: &str) -> Option<(String, Vec<String>)> {
-        let text = std::fs::read_to_string(path).ok()?;
-        let (head, rest) = text.rsplit_once(')')?;
-        let comm = head.split_once('(')?.1.to_string();
-        Some((comm, rest.split_whitespace().map(String::from).collect()))
-    }
     let me = std::process::id().to_string();
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
             continue;
         };
-        let Some((comm, fields)) = stat(&format!("/proc/{pid}/stat")) else {
+        let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
             continue;
         };
-        if fields.get(1) != Some(&me) || !name.starts_with(&comm) {
+        // "pid (comm) state ppid ... utime stime ...": the fields after
+        // comm, from the state (field 3) on.
+        let Some((head, rest)) = text.rsplit_once(')') else {
+            continue;
+        };
+        let comm = head.split_once('(').map_or("", |(_, c)| c);
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        if fields.get(1) != Some(&me.as_str()) || !name.starts_with(comm) {
             continue;
         }
-        let running = std::fs::read_dir(format!("/proc/{pid}/task"))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|task| stat(&format!("{}/stat", task.path().display())))
-            .any(|(_, fields)| fields.first().is_some_and(|s| s == "R"));
-        if running {
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|t| t.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        // utime and stime are fields 14 and 15, at 100 ticks a second.
+        if ticks(11) + ticks(12) > 30 {
             found.push(pid);
         }
     }

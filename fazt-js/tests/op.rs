@@ -1,17 +1,13 @@
 //! The op's plain Rust function, without any JS engine.
 
 use fazt_js::{fetch, FetchArgs, FetchContext};
-use fazt_policy::{EntryRules, Limits, RequestBudget};
+use fazt_policy::{EntryRules, Limits};
 use fazt_tests::Reply;
 
 mod common;
 
 fn ctx(env: &common::Env) -> FetchContext {
-    FetchContext {
-        client: env.client.clone(),
-        app: Some("shop".into()),
-        budget: RequestBudget::new(&Limits::default()),
-    }
+    FetchContext::new(env.client.clone(), Some("shop".into()), &Limits::default())
 }
 
 #[test]
@@ -19,10 +15,10 @@ fn plain_function_fetches_and_validates() {
     let env = common::env(Limits::default(), EntryRules::default(), |s| {
         Reply::ok(s.body.clone()).header("x-a", "1")
     });
-    let mut c = ctx(&env);
+    let c = ctx(&env);
     let url = format!("https://api.test:{}/x", env.up.port());
     let ok = fetch(
-        &mut c,
+        &c,
         FetchArgs {
             url: url.clone(),
             method: Some("POST".into()),
@@ -37,7 +33,7 @@ fn plain_function_fetches_and_validates() {
     );
     assert!(ok.headers.contains(&("x-a".to_string(), "1".to_string())));
 
-    let bad = |args: FetchArgs| fetch(&mut ctx(&env), args, None).unwrap_err().to_string();
+    let bad = |args: FetchArgs| fetch(&ctx(&env), args, None).unwrap_err().to_string();
     let with = |f: fn(&mut FetchArgs)| {
         let mut a = FetchArgs {
             url: url.clone(),
@@ -56,9 +52,9 @@ fn plain_function_fetches_and_validates() {
 
     // Refused calls count: after four more, the sixth is the limit.
     for _ in 0..4 {
-        fetch(&mut c, with(|a| a.redirect = Some("bad".into())), None).unwrap_err();
+        fetch(&c, with(|a| a.redirect = Some("bad".into())), None).unwrap_err();
     }
     assert_eq!(c.budget.calls(), 5);
-    let e = fetch(&mut c, with(|_| {}), None).unwrap_err();
+    let e = fetch(&c, with(|_| {}), None).unwrap_err();
     assert_eq!((e.rule(), e.is_retryable()), ("max_calls", false));
 }

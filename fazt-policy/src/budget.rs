@@ -1,10 +1,20 @@
 //! Per-request accounting: how many calls a request made and how much of its
 //! network budget is left.
 //!
-//! Pure arithmetic: the caller measures time and reports it back with
-//! [`RequestBudget::finish_call`]; nothing here reads a clock.
+//! Pure arithmetic: the caller measures time and reports it back, as a
+//! duration ([`RequestBudget::finish_call`]) or as the instants a call went
+//! on and off the network ([`RequestBudget::begin_flight`],
+//! [`RequestBudget::end_flight`]); nothing here reads a clock.
+//!
+//! **Concurrent calls.** A request's network budget is charged the
+//! wall-clock time during which at least one of its calls was in flight:
+//! five calls made together for 200 ms cost 200 ms, not a second, and
+//! calls made one after the other cost the sum of their times. A call
+//! started while others are in flight gets a deadline from what is left at
+//! that instant, so every call of the request ends by the moment the
+//! budget runs out.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::{Limits, NetError};
 
@@ -17,6 +27,10 @@ pub struct RequestBudget {
     budget: Duration,
     spent: Duration,
     min_net_time: Duration,
+    /// Calls on the network now.
+    in_flight: u32,
+    /// When the current stretch of calls in flight began.
+    flight_since: Option<Instant>,
 }
 
 impl RequestBudget {
@@ -29,6 +43,8 @@ impl RequestBudget {
             budget: Duration::from_millis(limits.budget_ms),
             spent: Duration::ZERO,
             min_net_time: Duration::from_millis(limits.min_net_time_ms),
+            in_flight: 0,
+            flight_since: None,
         }
     }
 
@@ -60,13 +76,33 @@ impl RequestBudget {
     }
 
     /// The deadline a call started now would get (see
-    /// [`start_call`](Self::start_call)), without counting it.
+    /// [`start_call`](Self::start_call)), without counting it; with no call
+    /// in flight.
     pub fn deadline(
         &self,
         entry_timeout: Option<Duration>,
         caller_timeout: Option<Duration>,
     ) -> Result<Duration, NetError> {
-        let left = self.left();
+        self.deadline_for(self.left(), entry_timeout, caller_timeout)
+    }
+
+    /// The deadline of a call started at `now`, while other calls of the
+    /// request may be in flight: from what is left at `now`.
+    pub fn deadline_at(
+        &self,
+        now: Instant,
+        entry_timeout: Option<Duration>,
+        caller_timeout: Option<Duration>,
+    ) -> Result<Duration, NetError> {
+        self.deadline_for(self.left_at(now), entry_timeout, caller_timeout)
+    }
+
+    fn deadline_for(
+        &self,
+        left: Duration,
+        entry_timeout: Option<Duration>,
+        caller_timeout: Option<Duration>,
+    ) -> Result<Duration, NetError> {
         if left < self.min_net_time || left.is_zero() {
             return Err(NetError::BudgetExhausted {
                 left_ms: millis(left),
@@ -81,6 +117,37 @@ impl RequestBudget {
             .unwrap_or(left))
     }
 
+    /// A call went on the network at `now`. The budget is charged from the
+    /// first call in flight to the end of the last (see the module docs).
+    pub fn begin_flight(&mut self, now: Instant) {
+        if self.in_flight == 0 {
+            self.flight_since = Some(now);
+        }
+        self.in_flight = self.in_flight.saturating_add(1);
+    }
+
+    /// A call that [`begin_flight`](Self::begin_flight) started left the
+    /// network at `now`.
+    pub fn end_flight(&mut self, now: Instant) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        if self.in_flight == 0 {
+            if let Some(since) = self.flight_since.take() {
+                self.spent = self
+                    .spent
+                    .saturating_add(now.saturating_duration_since(since));
+            }
+        }
+    }
+
+    /// Budget left at `now`, counting the calls in flight.
+    pub fn left_at(&self, now: Instant) -> Duration {
+        let flying = self
+            .flight_since
+            .map_or(Duration::ZERO, |since| now.saturating_duration_since(since));
+        self.budget
+            .saturating_sub(self.spent.saturating_add(flying))
+    }
+
     /// Records the time a call spent on the network.
     pub fn finish_call(&mut self, spent: Duration) {
         self.spent = self.spent.saturating_add(spent);
@@ -91,7 +158,8 @@ impl RequestBudget {
         self.calls
     }
 
-    /// Budget left.
+    /// Budget left, not counting calls still in flight (see
+    /// [`left_at`](Self::left_at)).
     pub fn left(&self) -> Duration {
         self.budget.saturating_sub(self.spent)
     }

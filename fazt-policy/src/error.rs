@@ -258,6 +258,12 @@ pub enum NetError {
         /// What went wrong.
         reason: String,
     },
+    /// The host could not carry out the call (no thread to make it on,
+    /// no answer from the process that makes it).
+    HostFailure {
+        /// What failed.
+        reason: String,
+    },
     /// The secret named by `auth` does not exist for this app.
     SecretMissing {
         /// The secret's name.
@@ -313,7 +319,8 @@ impl NetError {
             | InvalidRedirect { .. }
             | Dns { .. }
             | Tls { .. }
-            | Connection { .. } => ErrorCode::Error,
+            | Connection { .. }
+            | HostFailure { .. } => ErrorCode::Error,
             SecretMissing { .. } | SecretUnbound { .. } | SecretDomain { .. } => ErrorCode::Auth,
             RateLimited { .. } => ErrorCode::Rate,
         }
@@ -364,6 +371,7 @@ impl NetError {
             Dns { .. } => "dns",
             Tls { .. } => "tls",
             Connection { .. } => "connection",
+            HostFailure { .. } => "host-failure",
             SecretMissing { .. } => "secret",
             SecretUnbound { .. } | SecretDomain { .. } => "secret-domain",
             RateLimited { .. } => "rate_limit",
@@ -525,6 +533,7 @@ impl NetError {
             Dns { host, reason } => write!(f, "resolving host {host} failed: {reason}"),
             Tls { host, reason } => write!(f, "TLS with host {host} failed: {reason}"),
             Connection { host, reason } => write!(f, "connection to host {host} failed: {reason}"),
+            HostFailure { reason } => write!(f, "the call could not be made: {reason}"),
             SecretMissing { name } => write!(f, "secret \"{name}\" does not exist"),
             SecretUnbound { name } => write!(
                 f,

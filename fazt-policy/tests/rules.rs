@@ -457,3 +457,52 @@ fn removing_an_echoed_secret_from_a_query() {
     assert!(only.remove_query_value("abc"));
     assert_eq!(only.url().as_str(), "https://other.test/final");
 }
+
+/// Concurrent calls: the budget is charged the wall-clock time during
+/// which at least one call was in flight.
+#[test]
+fn calls_in_flight_together_are_charged_once() {
+    let t0 = std::time::Instant::now();
+    let at = |ms| t0 + MS(ms);
+    let mut b = RequestBudget::new(&Limits::default()); // 4000 budget
+                                                        // Five calls together, 0..200 ms: 200 ms charged.
+    for _ in 0..5 {
+        b.begin_flight(at(0));
+    }
+    assert_eq!(b.left_at(at(150)), MS(3850), "charged while in flight");
+    for _ in 0..5 {
+        b.end_flight(at(200));
+    }
+    assert_eq!(b.left(), MS(3800));
+    // Overlapping 300..600 and 500..900: 600 ms charged.
+    b.begin_flight(at(300));
+    b.begin_flight(at(500));
+    b.end_flight(at(600));
+    assert_eq!(b.left_at(at(700)), MS(3400));
+    b.end_flight(at(900));
+    assert_eq!(b.left(), MS(3200));
+    // One after the other: the sum.
+    b.begin_flight(at(1000));
+    b.end_flight(at(1100));
+    b.begin_flight(at(1200));
+    b.end_flight(at(1300));
+    assert_eq!(b.left(), MS(3000));
+}
+
+#[test]
+fn a_call_started_during_others_gets_what_is_left_then() {
+    let t0 = std::time::Instant::now();
+    let at = |ms| t0 + MS(ms);
+    let mut b = RequestBudget::new(&Limits::default()); // 4000 call, 4000 budget
+    b.begin_flight(at(0));
+    assert_eq!(b.deadline_at(at(1000), None, None).unwrap(), MS(3000));
+    assert_eq!(
+        b.deadline_at(at(3500), None, None).unwrap_err(),
+        NetError::BudgetExhausted {
+            left_ms: 500,
+            needed_ms: 1000
+        }
+    );
+    b.end_flight(at(3500));
+    assert_eq!(b.left(), MS(500));
+}

@@ -13,6 +13,7 @@ use fazt_policy::{
 use parking_lot::RwLock;
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
 
+use crate::budget::{Counted, SharedBudget};
 use crate::cache::Cache;
 use crate::errors::{from_io, from_ureq, Ctx};
 use crate::ratelimit::RateLimits;
@@ -116,6 +117,28 @@ impl EgressClient {
         req: Request,
         budget: &mut RequestBudget,
     ) -> Result<Response, NetError> {
+        self.logged(app, req, &mut Own(budget))
+    }
+
+    /// Makes one call for `app` that was counted with
+    /// [`SharedBudget::count_call`], charged to that budget, which calls in
+    /// flight at the same time share (see [`SharedBudget`]). Otherwise as
+    /// [`fetch`](Self::fetch).
+    pub fn fetch_counted(
+        &self,
+        app: Option<&str>,
+        req: Request,
+        counted: Counted,
+    ) -> Result<Response, NetError> {
+        self.logged(app, req, &mut Shared(counted.budget()))
+    }
+
+    fn logged(
+        &self,
+        app: Option<&str>,
+        req: Request,
+        budget: &mut dyn Charge,
+    ) -> Result<Response, NetError> {
         let started = Instant::now();
         // Only what passed its check is logged, bounded: a script chooses
         // the method, host and path it calls.
@@ -162,10 +185,10 @@ impl EgressClient {
         &self,
         app: Option<&str>,
         req: Request,
-        budget: &mut RequestBudget,
+        budget: &mut dyn Charge,
         log: &mut LogEntry,
     ) -> Result<Response, NetError> {
-        budget.count_call()?;
+        budget.count()?;
         if let Some(source) = self.inner.source.as_ref() {
             if let Some(list) = source.poll() {
                 self.set_allowlist(list);
@@ -208,7 +231,7 @@ impl EgressClient {
                 return Ok(hit);
             }
         }
-        let deadline = budget.deadline(approved.timeout, req.timeout)?;
+        let deadline = budget.deadline(Instant::now(), approved.timeout, req.timeout)?;
         let concurrency = u32::try_from(limits.concurrency).unwrap_or(u32::MAX);
         let app_concurrency = u32::try_from(limits.app_concurrency).unwrap_or(u32::MAX);
         let _slot = self
@@ -216,6 +239,7 @@ impl EgressClient {
             .slots
             .acquire(app, concurrency, app_concurrency)?;
         let net_start = Instant::now();
+        budget.begin(net_start);
         let call = Call {
             client: self,
             policy: &policy,
@@ -225,7 +249,7 @@ impl EgressClient {
             mode: req.redirect,
         };
         let result = call.run(approved, method, headers, req.body, injection.as_ref());
-        budget.finish_call(net_start.elapsed());
+        budget.end(Instant::now());
         // A server may echo the injected value anywhere it can: nothing of
         // it goes back to the caller.
         let (response, ttl) = match &injection {
@@ -258,6 +282,70 @@ impl EgressClient {
             && req.redirect == RedirectMode::Follow
             && cache::cacheable_request(method, req.body.is_some(), req.auth.is_some(), headers);
         cacheable.then(|| cache::cache_key(app, method, approved.target.url().as_str(), headers))
+    }
+}
+
+/// What a call does to the budget it is charged to: counted first, a
+/// deadline from what is left, and its time on the network.
+trait Charge {
+    /// Counts the call (or checks it was counted).
+    fn count(&mut self) -> Result<(), NetError>;
+    /// The call's deadline if it starts at `now`.
+    fn deadline(
+        &mut self,
+        now: Instant,
+        entry: Option<Duration>,
+        caller: Option<Duration>,
+    ) -> Result<Duration, NetError>;
+    /// The call went on the network.
+    fn begin(&mut self, now: Instant);
+    /// The call left the network.
+    fn end(&mut self, now: Instant);
+}
+
+/// A budget of one caller's own, counted here.
+struct Own<'a>(&'a mut RequestBudget);
+
+impl Charge for Own<'_> {
+    fn count(&mut self) -> Result<(), NetError> {
+        self.0.count_call()
+    }
+    fn deadline(
+        &mut self,
+        now: Instant,
+        entry: Option<Duration>,
+        caller: Option<Duration>,
+    ) -> Result<Duration, NetError> {
+        self.0.deadline_at(now, entry, caller)
+    }
+    fn begin(&mut self, now: Instant) {
+        self.0.begin_flight(now);
+    }
+    fn end(&mut self, now: Instant) {
+        self.0.end_flight(now);
+    }
+}
+
+/// A shared budget, on which the call was counted already ([`Counted`]).
+struct Shared<'a>(&'a SharedBudget);
+
+impl Charge for Shared<'_> {
+    fn count(&mut self) -> Result<(), NetError> {
+        Ok(())
+    }
+    fn deadline(
+        &mut self,
+        now: Instant,
+        entry: Option<Duration>,
+        caller: Option<Duration>,
+    ) -> Result<Duration, NetError> {
+        self.0.with(|b| b.deadline_at(now, entry, caller))
+    }
+    fn begin(&mut self, now: Instant) {
+        self.0.with(|b| b.begin_flight(now));
+    }
+    fn end(&mut self, now: Instant) {
+        self.0.with(|b| b.end_flight(now));
     }
 }
 

@@ -19,7 +19,9 @@
 //!
 //! # Out of scope
 //! Policy decisions (fazt-policy), persistence (fazt-secrets), JavaScript
-//! (fazt-js). Asynchronous I/O: scripts call `fetch` synchronously.
+//! (fazt-js). Asynchronous I/O: a call blocks its thread; a host that makes
+//! several calls of one request at once runs them on threads of its own
+//! and shares the request's budget between them ([`SharedBudget`]).
 //!
 //! # Central decision
 //! The policy check on addresses lives *inside* the resolver ureq calls
@@ -29,6 +31,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod budget;
 mod cache;
 mod client;
 mod errors;
@@ -38,6 +41,7 @@ mod request;
 mod resolve;
 mod slots;
 
+pub use budget::{Counted, SharedBudget};
 pub use client::{parse_pem_roots, DangerousOptions, EgressBuilder, EgressClient, TransportError};
 pub use log::TracingSink;
 pub use request::{RedirectMode, Request, Response};

@@ -1,0 +1,267 @@
+//! The web's `fetch`: calls in flight together, the run's slots and budget,
+//! aborts, and a run that ends with calls in flight.
+
+use std::time::{Duration, Instant};
+
+use fazt_js::{ScriptError, ScriptPool};
+use fazt_policy::{EntryRules, Limits};
+use fazt_tests::{Reply, Seen};
+use serde_json::json;
+
+mod common;
+
+const WORKER: &str = env!("CARGO_BIN_EXE_fazt-js-worker");
+
+/// `/slow/MS` answers after MS milliseconds; anything else at once, with
+/// the Authorization header it got (or "none").
+fn upstream(seen: &Seen) -> Reply {
+    if let Some(ms) = seen.target.strip_prefix("/slow/") {
+        let ms: u64 = ms.split('?').next().unwrap().parse().unwrap();
+        std::thread::sleep(Duration::from_millis(ms));
+        return Reply::ok(format!("slept {ms}"));
+    }
+    Reply::ok(seen.header("authorization").unwrap_or("none").to_string())
+        .header("content-type", "text/plain")
+}
+
+fn limits(set: &[(&str, u64)]) -> Limits {
+    let mut limits = Limits::default();
+    for (name, value) in set {
+        limits.set(name, *value).unwrap();
+    }
+    limits
+}
+
+fn env(set: &[(&str, u64)]) -> common::Env {
+    common::env(limits(set), EntryRules::default(), upstream)
+}
+
+const FIVE_SLOW: &str = r#"
+(async () => {
+  const started = Date.now();
+  const bodies = await Promise.all([1, 2, 3, 4, 5].map(() =>
+    fetch("BASE/slow/200").then((r) => r.text())));
+  return { bodies, ms: Date.now() - started };
+})()
+"#;
+
+fn took_ms(v: &serde_json::Value) -> u64 {
+    v["ms"].as_u64().unwrap()
+}
+
+#[test]
+fn calls_started_together_are_in_flight_together() {
+    let env = env(&[]);
+    let v = env.value(FIVE_SLOW);
+    assert_eq!(v["bodies"], json!(vec!["slept 200"; 5]));
+    // One after the other they take a second; together, about 200 ms.
+    assert!(took_ms(&v) < 800, "{v}");
+}
+
+#[test]
+fn calls_in_flight_together_in_a_worker_process() {
+    let mut env = env(&[]);
+    env.runner = env.runner.clone().isolated(WORKER);
+    let out = env.run(FIVE_SLOW);
+    let v = out.result.unwrap();
+    assert_eq!(v["bodies"], json!(vec!["slept 200"; 5]));
+    assert!(took_ms(&v) < 800, "{v}");
+    assert_eq!(out.calls, 5, "the parent counts the calls");
+}
+
+/// Calls beyond the app's slots wait for one of the run's own calls to
+/// end instead of being refused.
+#[test]
+fn calls_beyond_the_apps_slots_wait_for_a_slot() {
+    for isolated in [false, true] {
+        let mut env = env(&[("app_concurrency", 2)]);
+        if isolated {
+            env.runner = env.runner.clone().isolated(WORKER);
+        }
+        let v = env.run_as(Some("shop"), FIVE_SLOW).result.unwrap();
+        assert_eq!(
+            v["bodies"],
+            json!(vec!["slept 200"; 5]),
+            "isolated: {isolated}"
+        );
+        // Three waves of at most two calls.
+        assert!(took_ms(&v) >= 600, "isolated: {isolated}: {v}");
+    }
+}
+
+/// The global cap still answers at once: NET_LIMIT, retryable, as a
+/// TypeError that carries the NetError fields.
+#[test]
+fn a_full_global_cap_rejects_with_a_retryable_limit() {
+    let env = env(&[("concurrency", 5)]);
+    let port = env.up.port();
+    let holders: Vec<_> = (0..5)
+        .map(|_| {
+            let client = env.client.clone();
+            std::thread::spawn(move || {
+                let mut budget = fazt_policy::RequestBudget::new(&Limits::default());
+                let req =
+                    fazt_transport::Request::get(format!("https://api.test:{port}/slow/1500"));
+                client.fetch(Some("other"), req, &mut budget)
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let v = env.value(
+        r#"
+        fetch("BASE/x").then(() => "made", (e) =>
+          [e instanceof TypeError, e.name, e.code, e.retryable, e.message.startsWith("NET_LIMIT")])
+        "#,
+    );
+    assert_eq!(v, json!([true, "NetError", "NET_LIMIT", true, true]));
+    for h in holders {
+        assert!(h.join().unwrap().is_ok());
+    }
+}
+
+#[test]
+fn every_call_counts_toward_max_calls() {
+    let env = env(&[("max_calls", 3)]);
+    let out = env.run(
+        r#"
+        Promise.allSettled([1, 2, 3, 4].map(() => fetch("BASE/x")))
+          .then((all) => all.map((r) => r.status === "fulfilled" ? r.value.status : [r.reason.code, r.reason.retryable]))
+        "#,
+    );
+    assert_eq!(out.result, Ok(json!([200, 200, 200, ["NET_LIMIT", false]])));
+    assert_eq!(out.calls, 3);
+}
+
+/// The budget is charged the time during which at least one call was in
+/// flight: three 700 ms calls together cost 700 ms of a 2000 ms budget,
+/// so a fourth still starts (charged one after the other, they would have
+/// spent it).
+#[test]
+fn calls_in_flight_together_are_charged_once() {
+    let env = env(&[("budget_ms", 2000), ("exec_timeout_ms", 5000)]);
+    let v = env.value(
+        r#"
+        (async () => {
+          const three = await Promise.all([1, 2, 3].map(() => fetch("BASE/slow/700").then((r) => r.status)));
+          const fourth = await fetch("BASE/slow/100").then((r) => r.status, (e) => e.code);
+          return [three, fourth];
+        })()
+        "#,
+    );
+    assert_eq!(v, json!([[200, 200, 200], 200]));
+}
+
+/// An aborted call rejects at once with the signal's reason; its slot is
+/// free again once the transport answers.
+#[test]
+fn an_aborted_call_rejects_at_once() {
+    // The aborted calls go on in the transport and spend budget until
+    // they end: a budget that leaves room for the last call.
+    let env = env(&[
+        ("app_concurrency", 1),
+        ("exec_timeout_ms", 5000),
+        ("budget_ms", 5000),
+    ]);
+    let v = env
+        .run_as(
+            Some("shop"),
+            r#"
+            (async () => {
+              const c = new AbortController();
+              const started = Date.now();
+              const call = fetch("BASE/slow/1000", { signal: c.signal });
+              c.abort();
+              const reason = await call.then(() => "made", (e) => [e.name, e instanceof DOMException]);
+              const abortedAfter = Date.now() - started;
+              const t = AbortSignal.timeout(100);
+              const timedOut = await fetch("BASE/slow/1000", { signal: t }).then(() => "made", (e) => e.name);
+              // The only slot is taken until the first call's transport
+              // answers; this call waits for it, then is made. The call
+              // that timed out while it waited for the slot never was.
+              const next = await fetch("BASE/x").then((r) => r.status);
+              return { reason, abortedAfter, timedOut, next };
+            })()
+            "#,
+        )
+        .result
+        .unwrap();
+    assert_eq!(v["reason"], json!(["AbortError", true]));
+    assert!(v["abortedAfter"].as_u64().unwrap() < 500, "{v}");
+    assert_eq!(v["timedOut"], json!("TimeoutError"));
+    assert_eq!(v["next"], json!(200));
+    let slow_calls = env
+        .up
+        .seen()
+        .iter()
+        .filter(|s| s.target.starts_with("/slow/"))
+        .count();
+    assert_eq!(
+        slow_calls, 1,
+        "the call aborted before it had a slot was not made"
+    );
+}
+
+/// The run's time limit ends it with calls in flight; their slots are free
+/// again by then (each call's deadline is the run's), so the next run of
+/// the app makes all its calls, and the threads are gone.
+#[test]
+fn a_run_that_times_out_with_calls_in_flight_leaks_nothing() {
+    let env = env(&[("exec_timeout_ms", 1000), ("app_concurrency", 5)]);
+    let threads_before = threads();
+    let started = Instant::now();
+    let out = env.run_as(
+        Some("shop"),
+        r#"Promise.all([1, 2, 3, 4, 5].map(() => fetch("BASE/slow/3000")))"#,
+    );
+    assert_eq!(out.result, Err(ScriptError::Timeout { limit_ms: 1000 }));
+    assert!(started.elapsed() < Duration::from_millis(2000));
+    // The calls were cut at the run's deadline: their threads end.
+    std::thread::sleep(Duration::from_millis(500));
+    let v = env
+        .run_as(
+            Some("shop"),
+            r#"Promise.all([1, 2, 3, 4, 5].map(() => fetch("BASE/x").then((r) => r.status)))"#,
+        )
+        .result;
+    assert_eq!(v, Ok(json!(vec![200; 5])));
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        threads() <= threads_before + 2,
+        "{} threads, {threads_before} before",
+        threads()
+    );
+}
+
+/// The threads of this process (Linux; elsewhere 0).
+fn threads() -> usize {
+    std::fs::read_dir("/proc/self/task").map_or(0, |d| d.count())
+}
+
+#[test]
+fn secrets_are_injected_and_never_seen() {
+    let env = env(&[]);
+    let v = env.value(
+        r#"
+        (async () => {
+          const r = await fetch(new Request("BASE/x", { auth: "API_KEY" }));
+          const text = await r.text();
+          return [text.startsWith("Bearer sk_js_SENTINEL"), r.url.includes("SENTINEL"), r.ok];
+        })()
+        "#,
+    );
+    assert_eq!(v, json!([true, false, true]));
+}
+
+#[test]
+fn a_pool_runs_web_fetches_back_to_back() {
+    let env = env(&[]);
+    let pool = ScriptPool::new(env.runner.clone(), 1).unwrap();
+    let base = format!("https://api.test:{}", env.up.port());
+    for i in 0..3 {
+        let out = pool.run(
+            None,
+            &format!("fetch('{base}/x?{i}').then((r) => r.headers.get('content-type'))"),
+        );
+        assert_eq!(out.result, Ok(json!("text/plain")));
+    }
+}
