@@ -217,6 +217,8 @@ fn web_fetch(c: &mut Criterion, client: &EgressClient, url: &str, limits: Limits
         .enable_all()
         .build()
         .unwrap();
+    // Calls start on this event loop (see README "Embedding").
+    let _inside = driver.enter();
     let slow = format!("{url}/slow");
     let sync = function(
         &mut runtime,

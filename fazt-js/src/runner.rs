@@ -88,13 +88,13 @@ pub enum ScriptError {
         /// What failed.
         message: String,
     },
-    /// The run went on past `exec_timeout_ms` plus [`STUCK_AFTER`]: the
-    /// engine did not stop it, because it was in native work that does not
-    /// check for termination (a million-bit BigInt turned into text takes
-    /// seconds, and `join` loops over such values in C; the engine's
-    /// microtask loop does not check either). The caller got this answer;
-    /// the run's thread is left running, using a core, until the process
-    /// ends. Worth alerting on.
+    /// The run went on past `exec_timeout_ms` plus [`STUCK_AFTER`]: its
+    /// thread was blocked where no termination reaches (native work that
+    /// never checks for it, or a call into host code that ignores its
+    /// deadline, such as a resolver that hangs). The engine's known long
+    /// native loops check for termination (fazt-js/patches/README.md), so
+    /// this is a safety net. The caller got this answer; the run's thread
+    /// is left to itself until it returns. Worth alerting on.
     Abandoned {
         /// The limit, in milliseconds.
         limit_ms: u64,

@@ -99,17 +99,15 @@ enum ToChild {
 /// What the child sends.
 #[derive(Serialize, Deserialize)]
 enum FromChild {
-    /// A `fetch` call for the parent to make, numbered by the child.
-    /// `concurrent`: made on a thread of its own (the web's `fetch`), so
-    /// that calls started together are in flight together; otherwise
-    /// (`fazt.net.fetch`, which blocks the script) the parent makes it
-    /// before it reads the next message.
+    /// A `fetch` call for the parent to make, numbered by the child. The
+    /// parent makes each on a thread of its own: calls the web's `fetch`
+    /// started together are in flight together, and the parent keeps
+    /// reading (and keeps its deadline) whatever a call does.
     Fetch {
         id: u64,
         url: String,
         args: RemoteArgs,
         body: RemoteBody,
-        concurrent: bool,
     },
     /// The run ended.
     Done(RunOutput),
@@ -229,7 +227,7 @@ impl RemoteFetch {
 
     /// Sends one call to the parent, answered to `waiter`; the error reply
     /// when it cannot be sent.
-    fn send(&self, args: FetchArgs, body: RemoteBody, waiter: Waiter, concurrent: bool) {
+    fn send(&self, args: FetchArgs, body: RemoteBody, waiter: Waiter) {
         if let Err(e) = self.budget.count_call() {
             return waiter.answer(error_reply(&e));
         }
@@ -255,7 +253,6 @@ impl RemoteFetch {
                 auth: args.auth,
             },
             body,
-            concurrent,
         };
         let sent = {
             let out = self.output.lock().unwrap_or_else(PoisonError::into_inner);
@@ -278,7 +275,7 @@ impl RemoteFetch {
     /// Sends one call to the parent and blocks until it answers.
     pub(crate) fn call(&self, args: FetchArgs, body: RemoteBody) -> FetchReply {
         let (tx, rx) = mpsc::sync_channel(1);
-        self.send(args, body, Waiter::Blocking(tx), false);
+        self.send(args, body, Waiter::Blocking(tx));
         rx.recv()
             .unwrap_or_else(|_| no_answer("the answer was lost"))
     }
@@ -287,7 +284,7 @@ impl RemoteFetch {
     /// for its answer without blocking the event loop.
     pub(crate) async fn call_async(&self, args: FetchArgs, body: RemoteBody) -> FetchReply {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        self.send(args, body, Waiter::Async(tx), true);
+        self.send(args, body, Waiter::Async(tx));
         rx.await
             .unwrap_or_else(|_| no_answer("the answer was lost"))
     }
@@ -485,7 +482,6 @@ pub(crate) fn run_spawned(
                     url,
                     args,
                     body,
-                    concurrent,
                 } => {
                     let args = FetchArgs {
                         url,
@@ -495,8 +491,8 @@ pub(crate) fn run_spawned(
                         redirect: args.redirect,
                         auth: args.auth,
                     };
-                    // Counted and checked here, in order; made inline or on
-                    // a thread of its own. Threads per run are bounded by
+                    // Counted and checked here, in order, and made on a
+                    // thread of its own. Threads per run are bounded by
                     // max_calls: a call beyond it is refused right here.
                     let started = match body {
                         RemoteBody::None => ctx.start(args, None),
@@ -505,7 +501,6 @@ pub(crate) fn run_spawned(
                     };
                     match started {
                         Err(e) => answer(id, error_reply(&e))?,
-                        Ok(call) if !concurrent => answer(id, reply_of(call.make()))?,
                         Ok(call) => {
                             let answer_later = answer.clone();
                             let spawned = std::thread::Builder::new()

@@ -71,3 +71,37 @@ impl Env {
         }
     }
 }
+
+/// A resolver an embedder plugged in that takes 6 s, whatever time the
+/// call has left: a `fazt.net.fetch` through it blocks its thread where no
+/// termination reaches.
+#[derive(Debug)]
+pub struct HangingResolver;
+
+impl fazt_transport::Resolve for HangingResolver {
+    fn resolve(
+        &self,
+        _host: &str,
+        _timeout: Option<std::time::Duration>,
+    ) -> Result<Vec<std::net::IpAddr>, fazt_transport::ResolveError> {
+        std::thread::sleep(std::time::Duration::from_secs(6));
+        Err(fazt_transport::ResolveError::NotFound)
+    }
+}
+
+/// A script that blocks in [`HangingResolver`] (see [`hanging_runner`]).
+pub const HANGS: &str = "fazt.net.fetch('https://hang.test/')";
+
+/// A runner with `exec_timeout_ms` of `limit_ms` whose client resolves
+/// `hang.test` through [`HangingResolver`].
+pub fn hanging_runner(limit_ms: u64) -> ScriptRunner {
+    let mut limits = Limits::default();
+    limits.set("exec_timeout_ms", limit_ms).unwrap();
+    let policy = loopback_policy(allowlist(&[("hang.test", EntryRules::default())]), limits);
+    let client = EgressClient::builder(policy)
+        .resolver(Arc::new(HangingResolver))
+        .own_addresses(Vec::new())
+        .build()
+        .unwrap();
+    ScriptRunner::new(client, limits)
+}

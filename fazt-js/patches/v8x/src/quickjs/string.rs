@@ -67,10 +67,35 @@ fn locale_compare(
   if !is_stream_safe(left) || !is_stream_safe(right) {
     return left.cmp(right);
   }
+  // fazt patch: numeric collation is quadratic in a run of digits too
+  // (3e4 digits: 0.26 s; 1e5: 2 s).
+  if numeric && (has_long_digit_run(left) || has_long_digit_run(right)) {
+    return left.cmp(right);
+  }
   collator
     .as_ref()
     .map(|collator| collator.compare(left, right))
     .unwrap_or_else(|| left.cmp(right))
+}
+
+/// fazt patch: the longest run of digits numeric collation is given.
+const MAX_DIGITS: usize = 64;
+
+/// fazt patch: whether `text` has more than [`MAX_DIGITS`] numeric
+/// characters in a row.
+fn has_long_digit_run(text: &str) -> bool {
+  let mut run = 0usize;
+  for c in text.chars() {
+    if c.is_numeric() {
+      run += 1;
+      if run > MAX_DIGITS {
+        return true;
+      }
+    } else {
+      run = 0;
+    }
+  }
+  false
 }
 
 /// fazt patch: the most non-starters in a row of stream-safe text (UAX #15).

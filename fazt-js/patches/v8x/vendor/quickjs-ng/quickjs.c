@@ -9334,6 +9334,23 @@ static inline __exception int js_poll_interrupts(JSContext *ctx)
     }
 }
 
+/* fazt patch: js_poll_interrupts for one step of native work costing
+   about `work` units (characters compared, limbs divided). The engine
+   polls its interrupt handler only on bytecode branches and calls, so a
+   native loop over a script-sized input (a generic array method over a
+   length of 2**53, a search for a 1 MiB needle, a million-digit BigInt
+   turned into text) kept running past any time limit; these loops now
+   reach the handler after a bounded amount of work. */
+static inline __exception int js_poll_interrupts_work(JSContext *ctx,
+                                                      int64_t work)
+{
+    int64_t units = work >> 8;
+    ctx->interrupt_counter -= 1 + (int)(units > 1000000 ? 1000000 : units);
+    if (unlikely(ctx->interrupt_counter <= 0))
+        return __js_poll_interrupts(ctx);
+    return 0;
+}
+
 /* return -1 (exception) or true/false */
 static int JS_SetPrototypeInternal(JSContext *ctx, JSValueConst obj,
                                    JSValueConst proto_val, bool throw_flag)
@@ -10855,6 +10872,12 @@ static int JS_TryGetPropertyInt64(JSContext *ctx, JSValueConst obj, int64_t idx,
     }
     val = JS_EXCEPTION;
     present = -1;
+    /* fazt patch: generic array methods loop over a script-chosen length
+       through here (see js_poll_interrupts_work) */
+    if (js_poll_interrupts(ctx)) {
+        *pval = val;
+        return -1;
+    }
     prop = JS_NewAtomInt64(ctx, idx);
     if (likely(prop != JS_ATOM_NULL)) {
         present = JS_HasProperty(ctx, obj, prop);
@@ -10883,6 +10906,9 @@ JSValue JS_GetPropertyInt64(JSContext *ctx, JSValueConst obj, int64_t idx)
         if (js_get_fast_array_element(ctx, p, idx, &val))
             return val;
     }
+    /* fazt patch: see JS_TryGetPropertyInt64 */
+    if (js_poll_interrupts(ctx))
+        return JS_EXCEPTION;
     prop = JS_NewAtomInt64(ctx, idx);
     if (prop == JS_ATOM_NULL)
         return JS_EXCEPTION;
@@ -11746,6 +11772,11 @@ int JS_SetPropertyInt64(JSContext *ctx, JSValueConst this_obj,
         /* fast path for fast arrays */
         return JS_SetPropertyValue(ctx, this_obj, js_int32(idx), val,
                                    JS_PROP_THROW);
+    }
+    /* fazt patch: see JS_TryGetPropertyInt64 */
+    if (js_poll_interrupts(ctx)) {
+        JS_FreeValue(ctx, val);
+        return -1;
     }
     prop = JS_NewAtomInt64(ctx, idx);
     if (prop == JS_ATOM_NULL) {
@@ -12733,6 +12764,9 @@ int JS_DeletePropertyInt64(JSContext *ctx, JSValueConst obj, int64_t idx, int fl
     JSAtom prop;
     int res;
 
+    /* fazt patch: see JS_TryGetPropertyInt64 */
+    if (js_poll_interrupts(ctx))
+        return -1;
     if ((uint64_t)idx <= JS_ATOM_MAX_INT) {
         /* fast path for fast arrays */
         return JS_DeleteProperty(ctx, obj, __JS_AtomFromUInt32(idx), flags);
@@ -14488,6 +14522,13 @@ static JSValue js_bigint_to_string1(JSContext *ctx, JSValueConst val, int radix)
                     }
                     break;
                 } else {
+                    /* fazt patch: quadratic in the limbs (see
+                       js_poll_interrupts_work) */
+                    if (js_poll_interrupts_work(ctx, (int64_t)len << 4)) {
+                        js_free(ctx, buf);
+                        js_free(ctx, tmp);
+                        return JS_EXCEPTION;
+                    }
                     v = js_mp_div1(r->tab, r->tab, len, radix_base, 0);
                     q = js_limb_to_a(q, v, radix, js_digits_per_limb_table[radix - 2]);
                 }
@@ -17795,6 +17836,13 @@ static JSValue JS_IteratorNext2(JSContext *ctx, JSValueConst enum_obj,
                 argv = args;
             }
             func = p->u.cfunc.c_function;
+            /* fazt patch: this skips JS_Call, where calls are polled; an
+               iterator helper looping over a built-in iterator (drop) ran
+               unpolled */
+            if (js_poll_interrupts(ctx)) {
+                *pdone = false;
+                return JS_EXCEPTION;
+            }
             return func.iterator_next(ctx, enum_obj, argc, argv,
                                       pdone, p->u.cfunc.magic);
         }
@@ -50911,7 +50959,9 @@ static int string_indexof_char(JSString *p, int c, int from)
     return -1;
 }
 
-static int string_indexof(JSString *p1, JSString *p2, int from)
+/* fazt patch: -2 (an exception pending) when interrupted; a search is
+   O(len1 * len2) in the worst case (see js_poll_interrupts_work). */
+static int string_indexof(JSContext *ctx, JSString *p1, JSString *p2, int from)
 {
     /* assuming 0 <= from <= p1->len */
     int c, i, j, len1 = p1->len, len2 = p2->len;
@@ -50923,6 +50973,8 @@ static int string_indexof(JSString *p1, JSString *p2, int from)
             break;
         if (!string_cmp(p1, p2, j + 1, 1, len2 - 1))
             return j;
+        if (js_poll_interrupts_work(ctx, len2))
+            return -2;
     }
     return -1;
 }
@@ -51067,6 +51119,9 @@ static JSValue js_string_indexOf(JSContext *ctx, JSValueConst this_val,
             }
             if (i == stop)
                 break;
+            /* fazt patch: see js_poll_interrupts_work */
+            if (js_poll_interrupts_work(ctx, v_len))
+                goto fail;
         }
     }
     JS_FreeValue(ctx, str);
@@ -51133,6 +51188,9 @@ static JSValue js_string_includes(JSContext *ctx, JSValueConst this_val,
             }
             if (i == stop)
                 break;
+            /* fazt patch: see js_poll_interrupts_work */
+            if (js_poll_interrupts_work(ctx, v_len))
+                goto fail;
         }
     }
  done:
@@ -51396,7 +51454,9 @@ static JSValue js_string_replace(JSContext *ctx, JSValueConst this_val,
             else
                 pos = endOfLastMatch + 1;
         } else {
-            pos = string_indexof(sp, searchp, endOfLastMatch);
+            pos = string_indexof(ctx, sp, searchp, endOfLastMatch);
+            if (pos == -2)
+                goto exception;
         }
         if (pos < 0) {
             if (is_first) {
@@ -51507,7 +51567,9 @@ static JSValue js_string_split(JSContext *ctx, JSValueConst this_val,
     }
     q = p;
     for (q = p; (q += !r) <= s - r - !r; q = p = e + r) {
-        e = string_indexof(sp, rp, q);
+        e = string_indexof(ctx, sp, rp, q);
+        if (e == -2)
+            goto exception;
         if (e < 0)
             break;
         T = js_sub_string(ctx, sp, p, e);

@@ -1,0 +1,3 @@
+// expect: timeout
+// The same unchecked loop, over the holes of a sparse array.
+Array(2 ** 32 - 1).join("")
