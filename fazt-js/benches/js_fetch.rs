@@ -228,6 +228,18 @@ fn web_fetch(c: &mut Criterion, client: &EgressClient, url: &str, limits: Limits
         &mut runtime,
         &format!("async () => (await (await fetch({url:?})).json()).items.length"),
     );
+    // Where the web side's time goes: a call refused by the policy (no
+    // thread, no network) on each side.
+    let sync_refused = function(
+        &mut runtime,
+        "() => { try { fazt.net.fetch('https://evil.test/') } catch (e) { return e.code.length } }",
+    );
+    let web_refused = function(
+        &mut runtime,
+        "async () => { try { await fetch('https://evil.test/') } catch (e) { return e.code.length } }",
+    );
+    // For scale: the event loop settling a promise with no call at all.
+    let settle_baseline = function(&mut runtime, "async () => { await null; return 11 }");
     let one_slow = function(
         &mut runtime,
         &format!("async () => (await fetch({slow:?})).status === 200 ? 1 : 0"),
@@ -277,6 +289,11 @@ fn web_fetch(c: &mut Criterion, client: &EgressClient, url: &str, limits: Limits
             "web_fetch: web_fetch_json_1k / sync_fetch_json_1k over the same windows: {ratio:.2}"
         );
     }
+    group.bench_function("event_loop_settles_a_promise", |b| {
+        b.iter(|| run(&settle_baseline, 11))
+    });
+    group.bench_function("sync_refused_call", |b| b.iter(|| run(&sync_refused, 11)));
+    group.bench_function("web_refused_call", |b| b.iter(|| run(&web_refused, 11)));
     let mut windows = SameWindows::default();
     group.sample_size(10);
     group.bench_function("one_call_50ms", |b| {

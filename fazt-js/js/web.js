@@ -45,6 +45,7 @@ const StringCtor = String;
 const NumberCtor = Number;
 const NumberIsFinite = Number.isFinite;
 const MathTrunc = Math.trunc;
+const MathMax = Math.max;
 const DateNow = Date.now;
 const JSONParse = JSON.parse;
 const JSONStringify = JSON.stringify;
@@ -478,7 +479,8 @@ async function wait() {
           });
         }
       }
-      op_fazt_timer_set(timers.length > 0 ? timers[0].due - DateNow() : -1);
+      // A timer already due re-arms at 0 (a negative delay means none).
+      op_fazt_timer_set(timers.length > 0 ? MathMax(0, timers[0].due - DateNow()) : -1);
     }
   } finally {
     waiting = false;

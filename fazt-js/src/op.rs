@@ -11,7 +11,6 @@ use deno_core::{op2, v8, OpState, ToJsBuffer};
 use fazt_policy::{Limits, NetError};
 use fazt_transport::{Counted, EgressClient, RedirectMode, Request, SharedBudget};
 use serde::{Deserialize, Serialize};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::worker::{FetchReply, RemoteBody, RemoteFetch};
 
@@ -58,24 +57,118 @@ impl FetchContext {
     }
 }
 
-/// A run's slots for calls in flight at once: `app_concurrency` of them. A
-/// call started beyond them (`await Promise.all` of many calls) waits for
-/// one of the run's own calls to end, instead of being refused by the
-/// app's slots in the transport; that refusal (and the global cap's) is
-/// left for calls of other runs.
+/// A run's slots for calls in flight at once: `app_concurrency` of them,
+/// taken by every call of the run, the blocking `fazt.net.fetch` as well
+/// as the web's `fetch`. A call started beyond them (`await Promise.all`
+/// of many calls) waits for one of the run's own calls to end, instead of
+/// being refused by the app's slots in the transport; that refusal (and
+/// the global cap's) is left for calls of other runs.
+///
+/// No waiter holds a slot before it runs: a slot given back is taken by
+/// whoever looks first, so a blocking call (which stops the event loop)
+/// never waits for a web call that the stopped loop would have to run.
 #[derive(Clone, Debug)]
-pub struct RunSlots(Arc<Semaphore>);
+pub struct RunSlots(Arc<SlotsInner>);
+
+#[derive(Debug)]
+struct SlotsInner {
+    free: std::sync::Mutex<usize>,
+    /// Wakes blocking waiters.
+    freed: std::sync::Condvar,
+    /// Wakes waiters in the event loop.
+    freed_async: tokio::sync::Notify,
+}
+
+/// One of a run's slots, given back when dropped (on whichever thread the
+/// call ends).
+#[derive(Debug)]
+pub(crate) struct Slot(Arc<SlotsInner>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let inner = &self.0;
+        *inner
+            .free
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) += 1;
+        inner.freed.notify_all();
+        inner.freed_async.notify_waiters();
+    }
+}
 
 impl RunSlots {
     /// `app_concurrency` slots.
     pub fn new(limits: &Limits) -> Self {
         let n = usize::try_from(limits.app_concurrency).unwrap_or(1).max(1);
-        RunSlots(Arc::new(Semaphore::new(n)))
+        RunSlots(Arc::new(SlotsInner {
+            free: std::sync::Mutex::new(n),
+            freed: std::sync::Condvar::new(),
+            freed_async: tokio::sync::Notify::new(),
+        }))
     }
 
-    /// Waits for a slot; it is free again when the permit is dropped.
-    pub(crate) async fn acquire(&self) -> Option<OwnedSemaphorePermit> {
-        Arc::clone(&self.0).acquire_owned().await.ok()
+    fn take(&self, free: &mut usize) -> Option<Slot> {
+        if *free == 0 {
+            return None;
+        }
+        *free -= 1;
+        Some(Slot(Arc::clone(&self.0)))
+    }
+
+    /// Waits for a slot without blocking the event loop.
+    pub(crate) async fn acquire(&self) -> Option<Slot> {
+        loop {
+            let notified = self.0.freed_async.notified();
+            tokio::pin!(notified);
+            // Registered before looking, so a slot given back in between
+            // is not missed.
+            notified.as_mut().enable();
+            {
+                let mut free = self
+                    .0
+                    .free
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                if let Some(slot) = self.take(&mut free) {
+                    return Some(slot);
+                }
+            }
+            notified.await;
+        }
+    }
+
+    /// Blocks until a slot is free, or `deadline` passes (`None`). The
+    /// run's other calls give theirs back on their own threads, so this
+    /// never waits on the event loop it blocks.
+    pub(crate) fn acquire_blocking(&self, deadline: Option<Instant>) -> Option<Slot> {
+        let mut free = self
+            .0
+            .free
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        loop {
+            if let Some(slot) = self.take(&mut free) {
+                return Some(slot);
+            }
+            let wait = match deadline {
+                Some(d) => d.checked_duration_since(Instant::now())?,
+                None => Duration::from_millis(100),
+            };
+            free = self
+                .0
+                .freed
+                .wait_timeout(free, wait)
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0;
+        }
+    }
+}
+
+/// The refusal of a call whose run ended while it waited for a slot.
+pub(crate) fn no_slot() -> NetError {
+    NetError::InvalidOption {
+        option: "fetch".into(),
+        reason: "the run ended before one of its slots was free".into(),
     }
 }
 
@@ -384,7 +477,12 @@ fn route(
         ..options.unwrap_or_default()
     };
     if let Some(remote) = state.try_borrow::<RemoteFetch>() {
-        // An isolated run: the parent makes the call and counts it.
+        // An isolated run: the parent makes the call and counts it; it is
+        // counted here too, so that a call past max_calls is refused before
+        // it is queued for a slot.
+        if let Err(e) = remote.count_call() {
+            return Route::Refused(error_outcome(&e));
+        }
         let body = match body_kind {
             BODY_TEXT => RemoteBody::Bytes(body.into_bytes()),
             BODY_BINARY => match binary_string_bytes(&body) {
@@ -460,8 +558,18 @@ pub(crate) fn op_fazt_fetch(
     let deadline = run_deadline(&state);
     match route {
         Route::Refused(outcome) => outcome,
-        Route::Local(call, _slots) => call.within(deadline).make().into(),
-        Route::Remote(remote, args, body) => remote.call(within(args, deadline), body).into(),
+        Route::Local(call, slots) => {
+            let Some(_slot) = slots.acquire_blocking(deadline) else {
+                return error_outcome(&no_slot());
+            };
+            call.within(deadline).make().into()
+        }
+        Route::Remote(remote, args, body) => {
+            let Some(slot) = remote.slots.acquire_blocking(deadline) else {
+                return error_outcome(&no_slot());
+            };
+            remote.call(within(args, deadline), body, slot).into()
+        }
     }
 }
 
@@ -519,20 +627,20 @@ async fn web_fetch(
     match route {
         Route::Refused(outcome) => outcome,
         Route::Local(call, slots) => {
-            let permit = slots.acquire().await;
+            let Some(permit) = slots.acquire().await else {
+                return error_outcome(&no_slot());
+            };
             if was_aborted(&state, id) {
                 return error_outcome(&aborted());
             }
             // The time waited for the slot is gone from the run.
             let call = call.within(run_deadline(&state));
             let (tx, rx) = tokio::sync::oneshot::channel();
-            let spawned = std::thread::Builder::new()
-                .name("fazt-fetch".into())
-                .spawn(move || {
-                    let result = call.make();
-                    drop(permit);
-                    let _ = tx.send(result);
-                });
+            let spawned = on_call_thread(Box::new(move || {
+                let result = call.make();
+                drop(permit);
+                let _ = tx.send(result);
+            }));
             if let Err(e) = spawned {
                 return error_outcome(&NetError::HostFailure {
                     reason: format!("no thread for the call: {e}"),
@@ -546,12 +654,14 @@ async fn web_fetch(
             }
         }
         Route::Remote(remote, args, body) => {
-            let _permit = remote.slots.acquire().await;
+            let Some(slot) = remote.slots.acquire().await else {
+                return error_outcome(&no_slot());
+            };
             if was_aborted(&state, id) {
                 return error_outcome(&aborted());
             }
             let args = within(args, run_deadline(&state));
-            remote.call_async(args, body).await.into()
+            remote.call_async(args, body, slot).await.into()
         }
     }
 }
@@ -588,6 +698,52 @@ fn aborted() -> NetError {
         option: "signal".into(),
         reason: "the call was aborted before it was made".into(),
     }
+}
+
+/// A call to make on a call thread.
+pub(crate) type CallJob = Box<dyn FnOnce() + Send>;
+
+/// How long a call thread waits for its next call before it ends.
+const CALL_THREAD_IDLE: Duration = Duration::from_secs(10);
+
+/// The call threads waiting for a call, process-wide (the web fetch and an
+/// isolated run's parent share them). Starting a thread per call cost more
+/// than the rest of a call's host-side work.
+static IDLE_CALL_THREADS: std::sync::Mutex<Vec<std::sync::mpsc::Sender<CallJob>>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// Runs `job` on an idle call thread, or on a new one (named `fazt-fetch`).
+/// A thread ends after [`CALL_THREAD_IDLE`] without a call.
+pub(crate) fn on_call_thread(mut job: CallJob) -> std::io::Result<()> {
+    loop {
+        let idle = IDLE_CALL_THREADS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop();
+        let Some(thread) = idle else { break };
+        match thread.send(job) {
+            Ok(()) => return Ok(()),
+            // That thread ended; try the next one.
+            Err(std::sync::mpsc::SendError(back)) => job = back,
+        }
+    }
+    let (tx, rx) = std::sync::mpsc::channel::<CallJob>();
+    let mut first = Some(job);
+    std::thread::Builder::new()
+        .name("fazt-fetch".into())
+        .spawn(move || {
+            while let Some(job) = first
+                .take()
+                .or_else(|| rx.recv_timeout(CALL_THREAD_IDLE).ok())
+            {
+                job();
+                IDLE_CALL_THREADS
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(tx.clone());
+            }
+        })
+        .map(drop)
 }
 
 /// The bytes of a binary string (one character, U+0000 to U+00FF, per

@@ -37,7 +37,7 @@ use fazt_policy::{Limits, NetError};
 use fazt_transport::SharedBudget;
 use serde::{Deserialize, Serialize};
 
-use crate::op::{error_parts, refuse_kept_body, FetchArgs, FetchContext, FetchOk, RunSlots};
+use crate::op::{error_parts, refuse_kept_body, FetchArgs, FetchContext, FetchOk, RunSlots, Slot};
 use crate::runner::{failed_run, Prepared};
 use crate::{RunOutput, ScriptError, ScriptRunner, STUCK_AFTER};
 
@@ -149,9 +149,13 @@ pub(crate) enum FetchReply {
 
 fn write_frame(out: &mut impl Write, value: &impl Serialize) -> std::io::Result<()> {
     let bytes = serde_json::to_vec(value).map_err(std::io::Error::other)?;
+    write_bytes_frame(out, &bytes)
+}
+
+fn write_bytes_frame(out: &mut impl Write, bytes: &[u8]) -> std::io::Result<()> {
     let len = u32::try_from(bytes.len()).map_err(std::io::Error::other)?;
     out.write_all(&len.to_le_bytes())?;
-    out.write_all(&bytes)?;
+    out.write_all(bytes)?;
     out.flush()
 }
 
@@ -169,8 +173,16 @@ fn read_frame<T: for<'de> Deserialize<'de>>(input: &mut impl Read) -> std::io::R
     serde_json::from_slice(&bytes).map_err(std::io::Error::other)
 }
 
-/// Who waits for the answer to a call.
-enum Waiter {
+/// Who waits for the answer to a call, and the run slot the call holds:
+/// given back as soon as the answer arrives, on the thread that reads it
+/// (a blocked `fazt.net.fetch` may be waiting for that slot, with the
+/// event loop stopped).
+struct Waiter {
+    to: To,
+    _slot: Slot,
+}
+
+enum To {
     /// A blocked `fazt.net.fetch`.
     Blocking(mpsc::SyncSender<FetchReply>),
     /// A web `fetch` in the event loop.
@@ -179,11 +191,11 @@ enum Waiter {
 
 impl Waiter {
     fn answer(self, reply: FetchReply) {
-        match self {
-            Waiter::Blocking(tx) => {
+        match self.to {
+            To::Blocking(tx) => {
                 let _ = tx.send(reply);
             }
-            Waiter::Async(tx) => {
+            To::Async(tx) => {
                 let _ = tx.send(reply);
             }
         }
@@ -227,10 +239,12 @@ impl RemoteFetch {
 
     /// Sends one call to the parent, answered to `waiter`; the error reply
     /// when it cannot be sent.
+    /// Counts a call toward `max_calls` before it is queued or copied.
+    pub(crate) fn count_call(&self) -> Result<(), NetError> {
+        self.budget.count_call().map(drop)
+    }
+
     fn send(&self, args: FetchArgs, body: RemoteBody, waiter: Waiter) {
-        if let Err(e) = self.budget.count_call() {
-            return waiter.answer(error_reply(&e));
-        }
         let id = {
             let mut w = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
             if w.closed {
@@ -254,12 +268,25 @@ impl RemoteFetch {
             },
             body,
         };
-        let sent = {
-            let out = self.output.lock().unwrap_or_else(PoisonError::into_inner);
-            let mut out = out.lock();
-            write_frame(&mut out, &message)
+        // A request the parent would refuse as a frame (a header of
+        // millions of characters, each escaped in JSON) is refused here:
+        // sent, it would end the run as an engine failure.
+        let sent = match serde_json::to_vec(&message) {
+            Ok(bytes) if bytes.len() > MAX_FRAME => Err(error_reply(&NetError::InvalidOption {
+                option: "fetch".into(),
+                reason: format!(
+                    "the request takes {} bytes to send to the host, over {MAX_FRAME}",
+                    bytes.len()
+                ),
+            })),
+            Ok(bytes) => {
+                let out = self.output.lock().unwrap_or_else(PoisonError::into_inner);
+                let mut out = out.lock();
+                write_bytes_frame(&mut out, &bytes).map_err(|e| no_answer(&e.to_string()))
+            }
+            Err(e) => Err(no_answer(&e.to_string())),
         };
-        if let Err(e) = sent {
+        if let Err(reply) = sent {
             let waiter = self
                 .waiting
                 .lock()
@@ -267,24 +294,44 @@ impl RemoteFetch {
                 .waiters
                 .remove(&id);
             if let Some(waiter) = waiter {
-                waiter.answer(no_answer(&e.to_string()));
+                waiter.answer(reply);
             }
         }
     }
 
-    /// Sends one call to the parent and blocks until it answers.
-    pub(crate) fn call(&self, args: FetchArgs, body: RemoteBody) -> FetchReply {
+    /// Sends one call, holding `slot`, to the parent and blocks until it
+    /// answers.
+    pub(crate) fn call(&self, args: FetchArgs, body: RemoteBody, slot: Slot) -> FetchReply {
         let (tx, rx) = mpsc::sync_channel(1);
-        self.send(args, body, Waiter::Blocking(tx));
+        self.send(
+            args,
+            body,
+            Waiter {
+                to: To::Blocking(tx),
+                _slot: slot,
+            },
+        );
         rx.recv()
             .unwrap_or_else(|_| no_answer("the answer was lost"))
     }
 
     /// Sends one call to the parent, to be made concurrently, and waits
     /// for its answer without blocking the event loop.
-    pub(crate) async fn call_async(&self, args: FetchArgs, body: RemoteBody) -> FetchReply {
+    pub(crate) async fn call_async(
+        &self,
+        args: FetchArgs,
+        body: RemoteBody,
+        slot: Slot,
+    ) -> FetchReply {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        self.send(args, body, Waiter::Async(tx));
+        self.send(
+            args,
+            body,
+            Waiter {
+                to: To::Async(tx),
+                _slot: slot,
+            },
+        );
         rx.await
             .unwrap_or_else(|_| no_answer("the answer was lost"))
     }
@@ -503,12 +550,10 @@ pub(crate) fn run_spawned(
                         Err(e) => answer(id, error_reply(&e))?,
                         Ok(call) => {
                             let answer_later = answer.clone();
-                            let spawned = std::thread::Builder::new()
-                                .name("fazt-fetch".into())
-                                .spawn(move || {
-                                    // The child may be gone by then.
-                                    let _ = answer_later(id, reply_of(call.make()));
-                                });
+                            let spawned = crate::op::on_call_thread(Box::new(move || {
+                                // The child may be gone by then.
+                                let _ = answer_later(id, reply_of(call.make()));
+                            }));
                             if let Err(e) = spawned {
                                 answer(
                                     id,

@@ -1,7 +1,7 @@
 //! The web's `fetch`: calls in flight together, the run's slots and budget,
 //! aborts, and a run that ends with calls in flight.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fazt_js::{ScriptError, ScriptPool};
 use fazt_policy::{EntryRules, Limits};
@@ -201,42 +201,6 @@ fn an_aborted_call_rejects_at_once() {
     );
 }
 
-/// The run's time limit ends it with calls in flight; their slots are free
-/// again by then (each call's deadline is the run's), so the next run of
-/// the app makes all its calls, and the threads are gone.
-#[test]
-fn a_run_that_times_out_with_calls_in_flight_leaks_nothing() {
-    let env = env(&[("exec_timeout_ms", 1000), ("app_concurrency", 5)]);
-    let threads_before = threads();
-    let started = Instant::now();
-    let out = env.run_as(
-        Some("shop"),
-        r#"Promise.all([1, 2, 3, 4, 5].map(() => fetch("BASE/slow/3000")))"#,
-    );
-    assert_eq!(out.result, Err(ScriptError::Timeout { limit_ms: 1000 }));
-    assert!(started.elapsed() < Duration::from_millis(2000));
-    // The calls were cut at the run's deadline: their threads end.
-    std::thread::sleep(Duration::from_millis(500));
-    let v = env
-        .run_as(
-            Some("shop"),
-            r#"Promise.all([1, 2, 3, 4, 5].map(() => fetch("BASE/x").then((r) => r.status)))"#,
-        )
-        .result;
-    assert_eq!(v, Ok(json!(vec![200; 5])));
-    std::thread::sleep(Duration::from_millis(300));
-    assert!(
-        threads() <= threads_before + 2,
-        "{} threads, {threads_before} before",
-        threads()
-    );
-}
-
-/// The threads of this process (Linux; elsewhere 0).
-fn threads() -> usize {
-    std::fs::read_dir("/proc/self/task").map_or(0, |d| d.count())
-}
-
 #[test]
 fn secrets_are_injected_and_never_seen() {
     let env = env(&[]);
@@ -263,5 +227,125 @@ fn a_pool_runs_web_fetches_back_to_back() {
             &format!("fetch('{base}/x?{i}').then((r) => r.headers.get('content-type'))"),
         );
         assert_eq!(out.result, Ok(json!("text/plain")));
+    }
+}
+
+/// A timer that falls due while another one's listener runs still fires
+/// (it was re-armed with a negative delay, which meant "no timer").
+#[test]
+fn a_timer_due_during_another_ones_listener_still_fires() {
+    let env = env(&[]);
+    let v = env.value(
+        r#"
+        (async () => {
+          const a = AbortSignal.timeout(10);
+          const b = AbortSignal.timeout(15);
+          a.addEventListener("abort", () => { const s = Date.now(); while (Date.now() - s < 20) {} });
+          await new Promise((resolve) => b.addEventListener("abort", resolve));
+          return [a.aborted, b.aborted];
+        })()
+        "#,
+    );
+    assert_eq!(v, json!([true, true]));
+}
+
+/// A call past max_calls is refused at once, even while the run's slots
+/// are taken (it used to wait for a slot in a worker process, holding a
+/// copy of its request).
+#[test]
+fn calls_past_max_calls_are_refused_before_they_wait() {
+    for isolated in [false, true] {
+        let mut env = env(&[("app_concurrency", 1), ("max_calls", 2)]);
+        if isolated {
+            env.runner = env.runner.clone().isolated(WORKER);
+        }
+        let v = env
+            .run_as(
+                Some("shop"),
+                r#"
+                (async () => {
+                  const started = Date.now();
+                  const settled = [1, 2, 3, 4].map(() => fetch("BASE/slow/400").then(
+                    (r) => [r.status, Date.now() - started],
+                    (e) => [e.code, Date.now() - started]));
+                  return Promise.all(settled);
+                })()
+                "#,
+            )
+            .result
+            .unwrap();
+        let rows = v.as_array().unwrap();
+        assert_eq!(rows[0][0], json!(200), "isolated: {isolated}: {v}");
+        assert_eq!(rows[1][0], json!(200), "isolated: {isolated}: {v}");
+        for refused in &rows[2..] {
+            assert_eq!(refused[0], json!("NET_LIMIT"), "isolated: {isolated}: {v}");
+            assert!(
+                refused[1].as_u64().unwrap() < 300,
+                "isolated: {isolated}: {v}"
+            );
+        }
+    }
+}
+
+/// A request too large to cross the worker's pipe is refused as a call
+/// (NET_ERROR), not ended as an engine failure.
+#[test]
+fn a_request_too_large_for_the_pipe_is_a_clean_refusal() {
+    let mut env = env(&[]);
+    env.runner = env.runner.clone().isolated(WORKER);
+    let out = env.run(r#"fazt.net.fetch("BASE/x", { headers: { "x-a": "\x01".repeat(12e6) } })"#);
+    match out.result {
+        Err(ScriptError::Net { code, message }) => {
+            assert_eq!(code, "NET_ERROR");
+            assert!(message.contains("to send to the host"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The blocking `fazt.net.fetch` takes one of the run's slots too: with
+/// web calls in flight it waits for one of them, so the run never has
+/// more than app_concurrency calls on the network.
+#[test]
+fn blocking_and_web_calls_share_the_runs_slots() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    for isolated in [false, true] {
+        let now = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let (n, m) = (Arc::clone(&now), Arc::clone(&most));
+        let mut env = common::env(
+            limits(&[("app_concurrency", 2)]),
+            EntryRules::default(),
+            move |_| {
+                let inflight = n.fetch_add(1, Ordering::SeqCst) + 1;
+                m.fetch_max(inflight, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(300));
+                n.fetch_sub(1, Ordering::SeqCst);
+                Reply::ok("ok")
+            },
+        );
+        if isolated {
+            env.runner = env.runner.clone().isolated(WORKER);
+        }
+        let v = env
+            .run_as(
+                Some("shop"),
+                r#"
+                (async () => {
+                  const web = [1, 2, 3, 4].map(() => fetch("BASE/x").then((r) => r.status));
+                  const blocking = fazt.net.fetch("BASE/x").status;
+                  return [await Promise.all(web), blocking];
+                })()
+                "#,
+            )
+            .result
+            .unwrap();
+        assert_eq!(
+            v,
+            json!([[200, 200, 200, 200], 200]),
+            "isolated: {isolated}"
+        );
+        assert_eq!(most.load(Ordering::SeqCst), 2, "isolated: {isolated}");
     }
 }
