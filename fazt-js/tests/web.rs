@@ -349,3 +349,24 @@ fn blocking_and_web_calls_share_the_runs_slots() {
         assert_eq!(most.load(Ordering::SeqCst), 2, "isolated: {isolated}");
     }
 }
+
+/// A call started one microtask after another is in flight with it too
+/// (a call alone in flight is made on the script's thread; this one is
+/// not alone).
+#[test]
+fn a_call_started_after_an_await_is_in_flight_with_the_first() {
+    let env = env(&[]);
+    let v = env.value(
+        r#"
+        (async () => {
+          const started = Date.now();
+          const a = fetch("BASE/slow/300");
+          await null;
+          const b = fetch("BASE/slow/300");
+          await Promise.all([a, b]);
+          return Date.now() - started;
+        })()
+        "#,
+    );
+    assert!(v.as_u64().unwrap() < 550, "{v} ms");
+}
