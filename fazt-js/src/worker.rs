@@ -287,15 +287,20 @@ impl RemoteFetch {
             Err(e) => Err(no_answer(&e.to_string())),
         };
         if let Err(reply) = sent {
-            let waiter = self
-                .waiting
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .waiters
-                .remove(&id);
-            if let Some(waiter) = waiter {
-                waiter.answer(reply);
-            }
+            self.answer(id, reply);
+        }
+    }
+
+    /// Hands `reply` to the waiter of call `id`, if it still waits.
+    fn answer(&self, id: u64, reply: FetchReply) {
+        let waiter = self
+            .waiting
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .waiters
+            .remove(&id);
+        if let Some(waiter) = waiter {
+            waiter.answer(reply);
         }
     }
 
@@ -340,15 +345,7 @@ impl RemoteFetch {
     /// ends; then every waiter, and every later call, gets an error.
     fn read_answers(&self, mut input: impl Read) {
         while let Ok(ToChild::Reply { id, reply }) = read_frame::<ToChild>(&mut input) {
-            let waiter = self
-                .waiting
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .waiters
-                .remove(&id);
-            if let Some(waiter) = waiter {
-                waiter.answer(reply);
-            }
+            self.answer(id, reply);
         }
         let left = {
             let mut w = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);

@@ -39,6 +39,20 @@ fn extension_in_a_plain_runtime() {
     assert_eq!(local.to_rust_string_lossy(scope), "embedded");
 }
 
+/// A plain runtime with the extension and a context for app `shop`.
+fn plain_runtime(env: &common::Env) -> JsRuntime {
+    let runtime = JsRuntime::new(RuntimeOptions {
+        extensions: vec![fazt_js::fazt_net::init()],
+        ..Default::default()
+    });
+    runtime.op_state().borrow_mut().put(FetchContext::new(
+        env.client.clone(),
+        Some("shop".into()),
+        &Limits::default(),
+    ));
+    runtime
+}
+
 /// The web's `fetch` returns a promise: the embedder drives deno_core's
 /// event loop (on a current-thread tokio runtime with its timers) until
 /// the promise settles.
@@ -47,16 +61,7 @@ fn an_embedder_drives_the_event_loop_for_the_web_fetch() {
     let env = common::env(Limits::default(), EntryRules::default(), |_| {
         Reply::ok("awaited")
     });
-    let limits = Limits::default();
-    let mut runtime = JsRuntime::new(RuntimeOptions {
-        extensions: vec![fazt_js::fazt_net::init()],
-        ..Default::default()
-    });
-    runtime.op_state().borrow_mut().put(FetchContext::new(
-        env.client.clone(),
-        Some("shop".into()),
-        &limits,
-    ));
+    let mut runtime = plain_runtime(&env);
     let script = format!(
         "Promise.all([1, 2].map(() => fetch('https://api.test:{}/').then((r) => r.text())))",
         env.up.port()
@@ -86,15 +91,7 @@ fn an_embedder_drives_the_event_loop_for_the_web_fetch() {
 #[test]
 fn without_an_event_loop_the_web_fetch_is_refused() {
     let env = common::env(Limits::default(), EntryRules::default(), |_| Reply::ok("x"));
-    let mut runtime = JsRuntime::new(RuntimeOptions {
-        extensions: vec![fazt_js::fazt_net::init()],
-        ..Default::default()
-    });
-    runtime.op_state().borrow_mut().put(FetchContext::new(
-        env.client.clone(),
-        None,
-        &Limits::default(),
-    ));
+    let mut runtime = plain_runtime(&env);
     let script = format!(
         "let seen; fetch('https://api.test:{}/').catch((e) => {{ seen = [e.code, e.message.includes('event loop')]; }}); \
          AbortSignal.timeout(10); 0",

@@ -36,6 +36,14 @@ fn env(set: &[(&str, u64)]) -> common::Env {
     common::env(limits(set), EntryRules::default(), upstream)
 }
 
+/// `env`, its runs in worker processes when `isolated`.
+fn isolated_if(isolated: bool, mut env: common::Env) -> common::Env {
+    if isolated {
+        env.runner = env.runner.clone().isolated(WORKER);
+    }
+    env
+}
+
 const FIVE_SLOW: &str = r#"
 (async () => {
   const started = Date.now();
@@ -60,8 +68,7 @@ fn calls_started_together_are_in_flight_together() {
 
 #[test]
 fn calls_in_flight_together_in_a_worker_process() {
-    let mut env = env(&[]);
-    env.runner = env.runner.clone().isolated(WORKER);
+    let env = isolated_if(true, env(&[]));
     let out = env.run(FIVE_SLOW);
     let v = out.result.unwrap();
     assert_eq!(v["bodies"], json!(vec!["slept 200"; 5]));
@@ -74,10 +81,7 @@ fn calls_in_flight_together_in_a_worker_process() {
 #[test]
 fn calls_beyond_the_apps_slots_wait_for_a_slot() {
     for isolated in [false, true] {
-        let mut env = env(&[("app_concurrency", 2)]);
-        if isolated {
-            env.runner = env.runner.clone().isolated(WORKER);
-        }
+        let env = isolated_if(isolated, env(&[("app_concurrency", 2)]));
         let v = env.run_as(Some("shop"), FIVE_SLOW).result.unwrap();
         assert_eq!(
             v["bodies"],
@@ -255,10 +259,7 @@ fn a_timer_due_during_another_ones_listener_still_fires() {
 #[test]
 fn calls_past_max_calls_are_refused_before_they_wait() {
     for isolated in [false, true] {
-        let mut env = env(&[("app_concurrency", 1), ("max_calls", 2)]);
-        if isolated {
-            env.runner = env.runner.clone().isolated(WORKER);
-        }
+        let env = isolated_if(isolated, env(&[("app_concurrency", 1), ("max_calls", 2)]));
         let v = env
             .run_as(
                 Some("shop"),
@@ -291,8 +292,7 @@ fn calls_past_max_calls_are_refused_before_they_wait() {
 /// (NET_ERROR), not ended as an engine failure.
 #[test]
 fn a_request_too_large_for_the_pipe_is_a_clean_refusal() {
-    let mut env = env(&[]);
-    env.runner = env.runner.clone().isolated(WORKER);
+    let env = isolated_if(true, env(&[]));
     let out = env.run(r#"fazt.net.fetch("BASE/x", { headers: { "x-a": "\x01".repeat(12e6) } })"#);
     match out.result {
         Err(ScriptError::Net { code, message }) => {
@@ -314,7 +314,7 @@ fn blocking_and_web_calls_share_the_runs_slots() {
         let now = Arc::new(AtomicUsize::new(0));
         let most = Arc::new(AtomicUsize::new(0));
         let (n, m) = (Arc::clone(&now), Arc::clone(&most));
-        let mut env = common::env(
+        let env = common::env(
             limits(&[("app_concurrency", 2)]),
             EntryRules::default(),
             move |_| {
@@ -325,9 +325,7 @@ fn blocking_and_web_calls_share_the_runs_slots() {
                 Reply::ok("ok")
             },
         );
-        if isolated {
-            env.runner = env.runner.clone().isolated(WORKER);
-        }
+        let env = isolated_if(isolated, env);
         let v = env
             .run_as(
                 Some("shop"),

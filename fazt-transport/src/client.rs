@@ -117,7 +117,7 @@ impl EgressClient {
         req: Request,
         budget: &mut RequestBudget,
     ) -> Result<Response, NetError> {
-        self.logged(app, req, &mut Own(budget))
+        self.logged(app, req, Charge::Own(budget))
     }
 
     /// Makes one call for `app` that was counted with
@@ -130,14 +130,14 @@ impl EgressClient {
         req: Request,
         counted: Counted,
     ) -> Result<Response, NetError> {
-        self.logged(app, req, &mut Shared(counted.budget()))
+        self.logged(app, req, Charge::Shared(counted.budget()))
     }
 
     fn logged(
         &self,
         app: Option<&str>,
         req: Request,
-        budget: &mut dyn Charge,
+        mut budget: Charge<'_>,
     ) -> Result<Response, NetError> {
         let started = Instant::now();
         // Only what passed its check is logged, bounded: a script chooses
@@ -167,7 +167,7 @@ impl EgressClient {
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
         };
-        let result = self.fetch_logged(app, req, budget, &mut log);
+        let result = self.fetch_logged(app, req, &mut budget, &mut log);
         log.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         match &result {
             Ok(r) => {
@@ -185,7 +185,7 @@ impl EgressClient {
         &self,
         app: Option<&str>,
         req: Request,
-        budget: &mut dyn Charge,
+        budget: &mut Charge<'_>,
         log: &mut LogEntry,
     ) -> Result<Response, NetError> {
         budget.count()?;
@@ -231,7 +231,8 @@ impl EgressClient {
                 return Ok(hit);
             }
         }
-        let deadline = budget.deadline(Instant::now(), approved.timeout, req.timeout)?;
+        let now = Instant::now();
+        let deadline = budget.with(|b| b.deadline_at(now, approved.timeout, req.timeout))?;
         let concurrency = u32::try_from(limits.concurrency).unwrap_or(u32::MAX);
         let app_concurrency = u32::try_from(limits.app_concurrency).unwrap_or(u32::MAX);
         let _slot = self
@@ -239,7 +240,7 @@ impl EgressClient {
             .slots
             .acquire(app, concurrency, app_concurrency)?;
         let net_start = Instant::now();
-        budget.begin(net_start);
+        budget.with(|b| b.begin_flight(net_start));
         let call = Call {
             client: self,
             policy: &policy,
@@ -249,7 +250,7 @@ impl EgressClient {
             mode: req.redirect,
         };
         let result = call.run(approved, method, headers, req.body, injection.as_ref());
-        budget.end(Instant::now());
+        budget.with(|b| b.end_flight(Instant::now()));
         // A server may echo the injected value anywhere it can: nothing of
         // it goes back to the caller.
         let (response, ttl) = match &injection {
@@ -285,67 +286,30 @@ impl EgressClient {
     }
 }
 
-/// What a call does to the budget it is charged to: counted first, a
-/// deadline from what is left, and its time on the network.
-trait Charge {
-    /// Counts the call (or checks it was counted).
-    fn count(&mut self) -> Result<(), NetError>;
-    /// The call's deadline if it starts at `now`.
-    fn deadline(
-        &mut self,
-        now: Instant,
-        entry: Option<Duration>,
-        caller: Option<Duration>,
-    ) -> Result<Duration, NetError>;
-    /// The call went on the network.
-    fn begin(&mut self, now: Instant);
-    /// The call left the network.
-    fn end(&mut self, now: Instant);
+/// The budget a call is charged to: counted first, a deadline from what is
+/// left, and its time on the network.
+enum Charge<'a> {
+    /// A budget of one caller's own, counted here.
+    Own(&'a mut RequestBudget),
+    /// A shared budget, on which the call was counted already ([`Counted`]).
+    Shared(&'a SharedBudget),
 }
 
-/// A budget of one caller's own, counted here.
-struct Own<'a>(&'a mut RequestBudget);
-
-impl Charge for Own<'_> {
+impl Charge<'_> {
+    /// Counts the call (a shared budget's was counted already).
     fn count(&mut self) -> Result<(), NetError> {
-        self.0.count_call()
+        match self {
+            Charge::Own(budget) => budget.count_call(),
+            Charge::Shared(_) => Ok(()),
+        }
     }
-    fn deadline(
-        &mut self,
-        now: Instant,
-        entry: Option<Duration>,
-        caller: Option<Duration>,
-    ) -> Result<Duration, NetError> {
-        self.0.deadline_at(now, entry, caller)
-    }
-    fn begin(&mut self, now: Instant) {
-        self.0.begin_flight(now);
-    }
-    fn end(&mut self, now: Instant) {
-        self.0.end_flight(now);
-    }
-}
 
-/// A shared budget, on which the call was counted already ([`Counted`]).
-struct Shared<'a>(&'a SharedBudget);
-
-impl Charge for Shared<'_> {
-    fn count(&mut self) -> Result<(), NetError> {
-        Ok(())
-    }
-    fn deadline(
-        &mut self,
-        now: Instant,
-        entry: Option<Duration>,
-        caller: Option<Duration>,
-    ) -> Result<Duration, NetError> {
-        self.0.with(|b| b.deadline_at(now, entry, caller))
-    }
-    fn begin(&mut self, now: Instant) {
-        self.0.with(|b| b.begin_flight(now));
-    }
-    fn end(&mut self, now: Instant) {
-        self.0.with(|b| b.end_flight(now));
+    /// Runs `f` on the budget.
+    fn with<T>(&mut self, f: impl FnOnce(&mut RequestBudget) -> T) -> T {
+        match self {
+            Charge::Own(budget) => f(budget),
+            Charge::Shared(shared) => shared.with(f),
+        }
     }
 }
 
