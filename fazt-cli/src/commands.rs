@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Args;
 use fazt_policy::{AllowEntry, EntryRules, Explanation, Limits, NetError, RequestBudget, Step};
-use fazt_secrets::{InjectMode, LogQuery, Store};
+use fazt_secrets::{InjectMode, Store};
 use fazt_transport::Request;
 use serde_json::json;
 
@@ -267,69 +267,6 @@ fn fix_for(e: &NetError, app: Option<&str>) -> Option<String> {
         }
         _ => None,
     }
-}
-
-/// `fazt net logs`.
-#[derive(Args, Debug)]
-pub(crate) struct LogsArgs {
-    /// Only this app's calls
-    #[arg(long)]
-    app: Option<String>,
-    /// Only calls to this host
-    #[arg(long)]
-    host: Option<String>,
-    /// Only failed calls
-    #[arg(long)]
-    errors: bool,
-    /// At most this many rows
-    #[arg(long, default_value_t = 50)]
-    limit: usize,
-    /// Print JSON
-    #[arg(long)]
-    json: bool,
-}
-
-pub(crate) fn logs(g: &Global, a: &LogsArgs) -> Result<(), Failure> {
-    let store = open_store(g)?;
-    let rows = store.recent_logs(&LogQuery {
-        app: a.app.clone(),
-        host: a.host.clone(),
-        errors_only: a.errors,
-        limit: a.limit.max(1),
-    })?;
-    if a.json {
-        let rows: Vec<_> = rows
-            .iter()
-            .map(|r| {
-                json!({"at_ms": r.at_ms, "app": r.app, "host": r.host, "method": r.method, "path": r.path,
-                       "status": r.status, "error": r.error, "duration_ms": r.duration_ms,
-                       "bytes_in": r.bytes_in, "bytes_out": r.bytes_out, "cache_hit": r.cache_hit})
-            })
-            .collect();
-        return print_json(&rows);
-    }
-    let mut out = String::new();
-    for r in rows.iter().rev() {
-        let outcome = r
-            .error
-            .clone()
-            .unwrap_or_else(|| r.status.map_or("-".into(), |s| s.to_string()));
-        out.push_str(&format!(
-            "{:<13} {:<8} {:<6} {}{}  {}  {} ms  {} B\n",
-            r.at_ms,
-            shown(r.app.as_deref().unwrap_or("-")),
-            shown(&r.method),
-            shown(&r.host),
-            shown(&r.path),
-            shown(&outcome),
-            r.duration_ms,
-            r.bytes_in
-        ));
-    }
-    if out.is_empty() {
-        out = "no requests logged\n".into();
-    }
-    print(&out)
 }
 
 pub(crate) fn stats(g: &Global, as_json: bool) -> Result<(), Failure> {

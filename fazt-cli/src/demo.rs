@@ -152,6 +152,8 @@ fn tour(dir: &std::path::Path) -> Result<(), Failure> {
     let logged = store
         .recent_logs(&LogQuery {
             limit: 100,
+            since_ms: None,
+            after_id: None,
             ..LogQuery::default()
         })?
         .len();

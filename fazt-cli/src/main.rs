@@ -13,6 +13,7 @@ use clap::{Args, Parser, Subcommand};
 mod commands;
 mod context;
 mod demo;
+mod logs;
 mod output;
 
 use output::Failure;
@@ -111,7 +112,7 @@ enum NetCommand {
         json: bool,
     },
     /// Show recent requests
-    Logs(commands::LogsArgs),
+    Logs(logs::LogsArgs),
     /// Per-host statistics
     Stats {
         /// Print JSON
@@ -193,7 +194,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Net(NetCommand::Check { url, app, json }) => {
             commands::check(g, &url, app.as_deref(), json)
         }
-        Command::Net(NetCommand::Logs(a)) => commands::logs(g, &a),
+        Command::Net(NetCommand::Logs(a)) => logs::logs(g, &a),
         Command::Net(NetCommand::Stats { json }) => commands::stats(g, json),
         Command::Secret(SecretCommand::Set(a)) => commands::secret_set(g, &a),
         Command::Secret(SecretCommand::List { app, json }) => {

@@ -629,3 +629,124 @@ fn a_workers_memory_holds_no_secret() {
     assert!(has(&parent), "the scan finds the secret where it is");
     assert!(!has(&worker), "the worker's memory holds the secret");
 }
+
+/// Plants a log row in `sb`'s database, as the log writer would.
+fn plant_log_row(
+    sb: &Sandbox,
+    at_ms: i64,
+    app: &str,
+    path: &str,
+    status: Option<u16>,
+    error: Option<&str>,
+) {
+    let conn = rusqlite::Connection::open(sb.db()).unwrap();
+    conn.execute(
+        "INSERT INTO request_log (at_ms, app, host, method, path, status, error, duration_ms,
+                                  bytes_in, bytes_out, cache_hit)
+         VALUES (?1, ?2, 'api.test', 'GET', ?3, ?4, ?5, 12, 34, 0, 0)",
+        rusqlite::params![at_ms, app, path, status, error],
+    )
+    .unwrap();
+}
+
+/// `fazt net logs` shows ISO 8601 times in UTC, keeps epoch ms in its
+/// JSON and adds the ISO time, and reads `--since` as a time (or, below, a
+/// duration back from now).
+#[test]
+fn logs_show_readable_times_and_a_window() {
+    let sb = Sandbox::new("logs");
+    sb.raw(&["net", "list"], ""); // creates the database
+                                  // 2026-11-20T09:30:00.250Z and 2026-11-20T10:15:00Z.
+    plant_log_row(&sb, 1_795_167_000_250, "shop", "/old", Some(200), None);
+    plant_log_row(
+        &sb,
+        1_795_169_700_000,
+        "",
+        "/refused",
+        None,
+        Some("NET_BLOCKED"),
+    );
+    let out = [
+        sb.run(&["net", "logs"], ""),
+        sb.run(&["net", "logs", "--since", "2026-11-20T10:00"], ""),
+        sb.run(&["net", "logs", "--since", "2026-11-20T10:00:00+01:00"], ""),
+        sb.run(&["net", "logs", "--limit", "1"], ""),
+        sb.run(&["net", "logs", "--since", "yesterday"], ""),
+    ];
+    insta::assert_snapshot!(out.join("\n"));
+    let json: serde_json::Value =
+        serde_json::from_str(&sb.raw(&["net", "logs", "--json"], "").0).unwrap();
+    let old = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["path"] == "/old")
+        .unwrap();
+    assert_eq!(old["at_ms"], 1_795_167_000_250_i64);
+    assert_eq!(old["at"], "2026-11-20T09:30:00.250Z");
+    // --local: the system's zone, with its offset.
+    let local = sb.raw(&["net", "logs", "--local", "--limit", "1"], "").0;
+    let time = local.split_whitespace().next().unwrap_or("");
+    assert!(
+        time.len() == "2026-11-20T10:15:00.000+00:00".len() && time.starts_with("2026-11-20T"),
+        "{local}"
+    );
+    // A duration back from now: only what was logged since.
+    let now_ms = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap();
+    plant_log_row(&sb, now_ms - 300_000, "shop", "/recent", Some(201), None);
+    let recent = sb.raw(&["net", "logs", "--since", "10m"], "").0;
+    assert!(
+        recent.contains("/recent") && !recent.contains("/old"),
+        "{recent}"
+    );
+}
+
+/// `--follow` prints rows as they are written, until interrupted.
+#[test]
+fn logs_follow_prints_new_rows() {
+    use std::io::{BufRead, BufReader};
+    let sb = Sandbox::new("follow");
+    sb.raw(&["net", "list"], "");
+    plant_log_row(&sb, 1_795_167_000_250, "shop", "/before", Some(200), None);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fazt"))
+        .env_clear()
+        .arg("--db")
+        .arg(sb.db())
+        .args(["net", "logs", "--follow"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let first = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert!(first.contains("/before"), "{first}");
+    plant_log_row(
+        &sb,
+        1_795_169_700_000,
+        "shop",
+        "/after",
+        None,
+        Some("NET_TIMEOUT"),
+    );
+    let next = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(
+        next,
+        "2026-11-20T10:15:00.000Z  shop     GET    api.test/after  NET_TIMEOUT  12 ms  34 B"
+    );
+}

@@ -13,6 +13,10 @@ pub struct LogQuery {
     pub host: Option<String>,
     /// Only failed calls.
     pub errors_only: bool,
+    /// Only calls that started at or after this time, ms since the epoch.
+    pub since_ms: Option<i64>,
+    /// Only rows written after the row with this id (to follow the log).
+    pub after_id: Option<i64>,
     /// At most this many rows, newest first (0 = 100).
     pub limit: usize,
 }
@@ -20,6 +24,8 @@ pub struct LogQuery {
 /// One logged call.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogRow {
+    /// The row's number: later rows have larger ones.
+    pub id: i64,
     /// When it started, ms since the Unix epoch.
     pub at_ms: i64,
     /// App, if any.
@@ -70,9 +76,10 @@ impl Store {
     pub fn recent_logs(&self, q: &LogQuery) -> Result<Vec<LogRow>, StoreError> {
         let conn = self.conn.lock();
         let mut stmt = conn.prepare_cached(
-            "SELECT at_ms, app, host, method, path, status, error, duration_ms, bytes_in, bytes_out, cache_hit
+            "SELECT at_ms, app, host, method, path, status, error, duration_ms, bytes_in, bytes_out, cache_hit, id
              FROM request_log
              WHERE (?1 IS NULL OR app = ?1) AND (?2 IS NULL OR host = ?2) AND (?3 = 0 OR error IS NOT NULL)
+               AND (?5 IS NULL OR at_ms >= ?5) AND (?6 IS NULL OR id > ?6)
              ORDER BY id DESC LIMIT ?4",
         )?;
         let limit = if q.limit == 0 { 100 } else { q.limit };
@@ -81,11 +88,14 @@ impl Store {
                 q.app,
                 q.host,
                 q.errors_only,
-                i64::try_from(limit).unwrap_or(i64::MAX)
+                i64::try_from(limit).unwrap_or(i64::MAX),
+                q.since_ms,
+                q.after_id
             ],
             |r| {
                 let app: String = r.get(1)?;
                 Ok(LogRow {
+                    id: r.get(11)?,
                     at_ms: r.get(0)?,
                     app: (!app.is_empty()).then_some(app),
                     host: r.get(2)?,

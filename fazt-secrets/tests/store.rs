@@ -369,6 +369,8 @@ fn log_writer_batches_and_flushes_on_shutdown() {
     let rows = store
         .recent_logs(&LogQuery {
             limit: 10_000,
+            since_ms: None,
+            after_id: None,
             ..LogQuery::default()
         })
         .unwrap();
@@ -430,6 +432,8 @@ fn full_buffer_drops_oldest_and_counts() {
     let rows = store
         .recent_logs(&LogQuery {
             limit: 1000,
+            since_ms: None,
+            after_id: None,
             ..LogQuery::default()
         })
         .unwrap();
@@ -448,6 +452,8 @@ fn retention_trims_oldest_rows() {
     let rows = store
         .recent_logs(&LogQuery {
             limit: 1000,
+            since_ms: None,
+            after_id: None,
             ..LogQuery::default()
         })
         .unwrap();
@@ -473,6 +479,8 @@ fn log_queries_and_stats() {
                 host: host.map(Into::into),
                 errors_only,
                 limit: 1000,
+                since_ms: None,
+                after_id: None,
             })
             .unwrap()
     };
@@ -667,6 +675,8 @@ fn retention_trims_oldest_rows_by_bytes() {
     let rows = store
         .recent_logs(&LogQuery {
             limit: 100_000,
+            since_ms: None,
+            after_id: None,
             ..LogQuery::default()
         })
         .unwrap();

@@ -43,6 +43,8 @@ fn sigkilled_writer_leaves_a_sound_database() {
         store
             .recent_logs(&LogQuery {
                 limit: 1,
+                since_ms: None,
+                after_id: None,
                 ..LogQuery::default()
             })
             .unwrap()
