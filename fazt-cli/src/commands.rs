@@ -17,6 +17,11 @@ use crate::Global;
 
 /// `fazt net allow`.
 #[derive(Args, Debug)]
+#[command(after_long_help = "Examples:
+  fazt net allow api.stripe.com
+  fazt net allow '*.googleapis.com' --app shop
+  fazt net allow hooks.example.com:8443 --rate 60 --burst 10 --timeout 2000
+  fazt net allow api.example.com --cache-ttl 60")]
 pub(crate) struct AllowArgs {
     /// `api.example.com`, `*.example.com`, optionally with `:port`
     host: String,
@@ -302,6 +307,10 @@ pub(crate) fn stats(g: &Global, as_json: bool) -> Result<(), Failure> {
 
 /// `fazt secret set`.
 #[derive(Args, Debug)]
+#[command(after_long_help = "Examples:
+  printf %s \"$STRIPE_KEY\" | fazt secret set STRIPE_KEY --domain api.stripe.com
+  fazt secret set OPENAI_KEY --domain api.openai.com
+  fazt secret set MAPS_KEY --domain maps.example.com --as query --key key --app shop")]
 pub(crate) struct SecretSetArgs {
     /// The name scripts pass as `auth` (A-Z, 0-9, _)
     name: String,

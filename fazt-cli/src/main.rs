@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 mod commands;
 mod context;
@@ -20,7 +20,21 @@ use output::Failure;
 
 /// fazt egress: safe outbound HTTP for serverless JavaScript.
 #[derive(Parser, Debug)]
-#[command(name = "fazt", version, about, max_term_width = 100)]
+#[command(
+    name = "fazt",
+    version,
+    about,
+    max_term_width = 100,
+    after_long_help = "Examples:
+  fazt net allow api.stripe.com
+  printf %s \"$STRIPE_KEY\" | fazt secret set STRIPE_KEY --domain api.stripe.com
+  fazt fetch https://api.stripe.com/v1/balance --auth STRIPE_KEY
+  fazt run charge.js --app shop
+  fazt net logs --follow
+
+Every command takes the global options; the development options print a
+warning whenever they are used."
+)]
 struct Cli {
     #[command(flatten)]
     global: Global,
@@ -28,34 +42,54 @@ struct Cli {
     command: Command,
 }
 
+/// The help heading of the options every command takes.
+const GLOBAL: &str = "Global options";
+
+/// The help heading of the options that weaken the policy for development.
+const DEVELOPMENT: &str = "Development options (each prints a warning)";
+
 /// Options every command takes.
 #[derive(Args, Debug, Clone)]
 struct Global {
     /// Database file [env: FAZT_DB; default: fazt/fazt.db in the user data dir]
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, global = true, value_name = "PATH", help_heading = GLOBAL)]
     db: Option<PathBuf>,
-    /// DEVELOPMENT ONLY: resolve HOST to IP without DNS (repeatable)
-    #[arg(long, global = true, value_name = "HOST=IP")]
+    /// Resolve HOST to IP without DNS (repeatable)
+    #[arg(long, global = true, value_name = "HOST=IP", help_heading = DEVELOPMENT)]
     resolve: Vec<String>,
-    /// DEVELOPMENT ONLY: allow connections to this otherwise blocked range (repeatable)
-    #[arg(long = "allow-range", global = true, value_name = "CIDR")]
+    /// Allow connections to this otherwise blocked range (repeatable)
+    #[arg(long = "allow-range", global = true, value_name = "CIDR", help_heading = DEVELOPMENT)]
     allow_range: Vec<String>,
-    /// DEVELOPMENT ONLY: also trust the root certificates in this PEM file
-    #[arg(long = "ca-file", global = true, value_name = "PEM")]
+    /// Also trust the root certificates in this PEM file
+    #[arg(long = "ca-file", global = true, value_name = "PEM", help_heading = DEVELOPMENT)]
     ca_file: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Manage the allowlist, explain decisions, read the request log
+    #[command(after_long_help = "Examples:
+  fazt net allow api.stripe.com
+  fazt net check https://api.stripe.com/v1/charges
+  fazt net logs --since 1h")]
     #[command(subcommand)]
     Net(NetCommand),
     /// Manage secrets (values are write-only)
+    #[command(after_long_help = "Examples:
+  printf %s \"$STRIPE_KEY\" | fazt secret set STRIPE_KEY --domain api.stripe.com
+  fazt secret list")]
     #[command(subcommand)]
     Secret(SecretCommand),
     /// Make one request through the policy and transport
+    #[command(after_long_help = "Examples:
+  fazt fetch https://api.example.com/v1/items
+  fazt fetch https://api.example.com/v1/items -X POST -H 'content-type: application/json' -d '{}'
+  fazt fetch https://api.stripe.com/v1/balance --auth STRIPE_KEY --app shop")]
     Fetch(commands::FetchArgs),
     /// Run a script with fazt.net.fetch available
+    #[command(after_long_help = "Examples:
+  fazt run charge.js
+  fazt run charge.js --app shop")]
     Run {
         /// The script file
         script: PathBuf,
@@ -65,6 +99,11 @@ enum Command {
     },
     /// Show the limits in force (`*` marks a value set with `limits set`),
     /// or change them
+    #[command(after_long_help = "Examples:
+  fazt limits
+  fazt limits --schema
+  fazt limits set max_calls 10
+  fazt limits reset max_calls")]
     Limits {
         /// Print the values as JSON
         #[arg(long, conflicts_with = "schema")]
@@ -75,7 +114,18 @@ enum Command {
         #[command(subcommand)]
         action: Option<LimitsCommand>,
     },
+    /// Print a completion script for a shell
+    #[command(after_long_help = "Examples:
+  fazt completions bash > ~/.local/share/bash-completion/completions/fazt
+  fazt completions zsh > ~/.zfunc/_fazt
+  fazt completions fish > ~/.config/fish/completions/fazt.fish")]
+    Completions {
+        /// The shell
+        shell: clap_complete::Shell,
+    },
     /// An offline tour: a local TLS upstream, a secret, and SSRF attempts refused
+    #[command(after_long_help = "Examples:
+  fazt demo")]
     Demo,
 }
 
@@ -84,6 +134,9 @@ enum NetCommand {
     /// Allow a host (`api.example.com`, `*.example.com`, optional `:port`)
     Allow(commands::AllowArgs),
     /// List allowlist entries
+    #[command(after_long_help = "Examples:
+  fazt net list
+  fazt net list --app shop --json")]
     List {
         /// Only this app's entries (and the global ones)
         #[arg(long)]
@@ -93,6 +146,9 @@ enum NetCommand {
         json: bool,
     },
     /// Remove an allowlist entry
+    #[command(after_long_help = "Examples:
+  fazt net remove api.example.com
+  fazt net remove '*.example.com' --app shop")]
     Remove {
         /// The entry, as it was allowed
         host: String,
@@ -101,6 +157,9 @@ enum NetCommand {
         app: Option<String>,
     },
     /// Explain whether a URL would be allowed, step by step (no request is sent)
+    #[command(after_long_help = "Examples:
+  fazt net check https://api.stripe.com/v1/charges
+  fazt net check http://169.254.169.254/ --json")]
     Check {
         /// The URL
         url: String,
@@ -114,6 +173,9 @@ enum NetCommand {
     /// Show recent requests
     Logs(logs::LogsArgs),
     /// Per-host statistics
+    #[command(after_long_help = "Examples:
+  fazt net stats
+  fazt net stats --json")]
     Stats {
         /// Print JSON
         #[arg(long)]
@@ -124,6 +186,9 @@ enum NetCommand {
 #[derive(Subcommand, Debug)]
 enum LimitsCommand {
     /// Set a limit (checked against its range); every later command uses it
+    #[command(after_long_help = "Examples:
+  fazt limits set max_calls 10
+  fazt limits set call_timeout_ms 2000")]
     Set {
         /// The limit's name, as `fazt limits` lists it
         name: String,
@@ -131,6 +196,9 @@ enum LimitsCommand {
         value: u64,
     },
     /// Back to the default: one limit, or all of them
+    #[command(after_long_help = "Examples:
+  fazt limits reset max_calls
+  fazt limits reset")]
     Reset {
         /// The limit's name; all limits when omitted
         name: Option<String>,
@@ -142,6 +210,9 @@ enum SecretCommand {
     /// Store a secret; the value is read from stdin (or a no-echo prompt)
     Set(commands::SecretSetArgs),
     /// List secrets, values masked
+    #[command(after_long_help = "Examples:
+  fazt secret list
+  fazt secret list --app shop --json")]
     List {
         /// Only this app's secrets (and the global ones)
         #[arg(long)]
@@ -151,6 +222,9 @@ enum SecretCommand {
         json: bool,
     },
     /// Remove a secret
+    #[command(after_long_help = "Examples:
+  fazt secret remove STRIPE_KEY
+  fazt secret remove STRIPE_KEY --app shop")]
     Remove {
         /// The secret's name
         name: String,
@@ -219,6 +293,11 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             action: None,
         } => commands::limits(g, json, schema),
         Command::Demo => demo::run(),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "fazt", &mut script);
+            output::print_bytes(&script)
+        }
     }
 }
 

@@ -750,3 +750,74 @@ fn logs_follow_prints_new_rows() {
         "2026-11-20T10:15:00.000Z  shop     GET    api.test/after  NET_TIMEOUT  12 ms  34 B"
     );
 }
+
+/// The help: the global and development options under their own headings,
+/// after a command's own; an example in every command's long help.
+#[test]
+fn help_groups_the_global_options_and_shows_examples() {
+    let sb = Sandbox::new("help");
+    let out = [sb.run(&["--help"], ""), sb.run(&["net", "allow", "-h"], "")];
+    insta::assert_snapshot!(out.join("\n"));
+    for command in [
+        &[][..],
+        &["net"],
+        &["net", "allow"],
+        &["net", "list"],
+        &["net", "remove"],
+        &["net", "check"],
+        &["net", "logs"],
+        &["net", "stats"],
+        &["secret"],
+        &["secret", "set"],
+        &["secret", "list"],
+        &["secret", "remove"],
+        &["fetch"],
+        &["run"],
+        &["limits"],
+        &["limits", "set"],
+        &["limits", "reset"],
+        &["completions"],
+        &["demo"],
+    ] {
+        let mut args = command.to_vec();
+        args.push("--help");
+        let (help, _, code) = sb.raw(&args, "");
+        assert_eq!(code, 0, "{command:?}");
+        let examples = help.split("Examples:\n").nth(1).unwrap_or("");
+        assert!(
+            examples.starts_with("  ") && examples.lines().next().unwrap_or("").contains("fazt "),
+            "{command:?} has no example:\n{help}"
+        );
+        let own = help.split("Global options:").next().unwrap();
+        assert!(!own.contains("--resolve"), "{command:?}: {help}");
+    }
+}
+
+/// `fazt completions SHELL` prints a script the shell accepts.
+#[test]
+fn completions_for_each_shell() {
+    let sb = Sandbox::new("completions");
+    for shell in ["bash", "zsh", "fish"] {
+        let (script, err, code) = sb.raw(&["completions", shell], "");
+        assert_eq!(code, 0, "{shell}: {err}");
+        assert!(script.contains("fazt"), "{shell}");
+        for word in ["allow", "secret", "logs", "since", "completions"] {
+            assert!(script.contains(word), "{shell} does not complete {word}");
+        }
+    }
+    let bash = sb.raw(&["completions", "bash"], "").0;
+    if let Ok(mut check) = Command::new("bash").arg("-n").stdin(Stdio::piped()).spawn() {
+        check
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(bash.as_bytes())
+            .unwrap();
+        assert!(
+            check.wait().unwrap().success(),
+            "bash -n refused the script"
+        );
+    }
+    let (_, err, code) = sb.raw(&["completions", "tcsh"], "");
+    assert_eq!(code, 2, "{err}");
+}
