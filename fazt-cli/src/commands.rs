@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Args;
-use fazt_policy::{AllowEntry, EntryRules, Explanation, Limits, NetError, RequestBudget, Step};
+use fazt_policy::{AllowEntry, EntryRules, Explanation, Limits, RequestBudget, Step};
 use fazt_secrets::{InjectMode, Store};
 use fazt_transport::Request;
 use serde_json::json;
@@ -244,7 +244,7 @@ fn render_explanation(e: &Explanation, app: Option<&str>) -> String {
     }
     if let Some(err) = &e.error {
         out.push_str(&format!("{err}\n"));
-        if let Some(fix) = fix_for(err, app) {
+        if let Some(fix) = crate::remedy::remedy(err, app) {
             out.push_str(&format!("fix: {fix}\n"));
         }
     }
@@ -252,28 +252,6 @@ fn render_explanation(e: &Explanation, app: Option<&str>) -> String {
 }
 
 /// What the user can do about a refusal, where there is something.
-fn fix_for(e: &NetError, app: Option<&str>) -> Option<String> {
-    let app = app.map(|a| format!(" --app {a}")).unwrap_or_default();
-    match e {
-        NetError::NotAllowlisted { host, .. } => {
-            Some(format!("add it with `fazt net allow {host}{app}`"))
-        }
-        NetError::PortNotAllowed { host, port } => Some(format!(
-            "allow the port with `fazt net allow {host}:{port}{app}`"
-        )),
-        NetError::HttpNotAllowed { host } => Some(format!(
-            "use https, or allow http with `fazt net allow {host} --http{app}`"
-        )),
-        NetError::IpLiteral { .. } => {
-            Some("call the service by its host name, and allowlist that name".into())
-        }
-        NetError::Userinfo { .. } => {
-            Some("store the credential with `fazt secret set` and pass its name as `auth`".into())
-        }
-        _ => None,
-    }
-}
-
 pub(crate) fn stats(g: &Global, as_json: bool) -> Result<(), Failure> {
     let store = open_store(g)?;
     let stats = store.host_stats()?;
@@ -486,7 +464,7 @@ pub(crate) fn fetch(g: &Global, a: &FetchArgs) -> Result<(), Failure> {
         &mut RequestBudget::new(&limits),
     );
     log.shutdown();
-    let r = result?;
+    let r = result.map_err(|e| Failure::Net(e, a.app.clone()))?;
     if a.include {
         let mut head = format!("HTTP/1.1 {} {}\n", r.status, r.status_text);
         for (n, v) in r.headers.pairs() {
@@ -528,6 +506,15 @@ pub(crate) fn run(g: &Global, script: &Path, app: Option<&str>) -> Result<(), Fa
         Err(e) => {
             print(&text)?;
             eprintln!("{e}");
+            if let fazt_js::ScriptError::Net {
+                refusal: Some(refusal),
+                ..
+            } = &e
+            {
+                if let Some(fix) = crate::remedy::remedy(refusal, app) {
+                    eprintln!("fix: {fix}");
+                }
+            }
             Err(Failure::Reported)
         }
     }

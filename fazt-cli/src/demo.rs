@@ -140,10 +140,18 @@ fn tour(dir: &std::path::Path) -> Result<(), Failure> {
                 ));
             } else {
                 refused += 1;
+                let message = text(r, "message");
                 out.push_str(&format!(
-                    "  REFUSED  {what}\n           {url} -> {}\n",
-                    text(r, "message")
+                    "  REFUSED  {what}\n           {url} -> {message}\n"
                 ));
+                let fix = run
+                    .refusals
+                    .iter()
+                    .find(|e| e.to_string() == message)
+                    .and_then(|e| crate::remedy::remedy(e, Some("demo")));
+                if let Some(fix) = fix {
+                    out.push_str(&format!("           fix: {fix}\n"));
+                }
             }
         }
         out.push('\n');

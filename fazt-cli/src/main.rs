@@ -15,6 +15,7 @@ mod context;
 mod demo;
 mod logs;
 mod output;
+mod remedy;
 
 use output::Failure;
 

@@ -11,8 +11,9 @@ use fazt_policy::NetError;
 pub(crate) enum Failure {
     /// A usage mistake: exit 2, one line naming the bad value.
     Usage(String),
-    /// A request was refused or failed: exit 1, the code and message.
-    Net(NetError),
+    /// A request was refused or failed: exit 1, the code and message, and
+    /// what fixes it (for the app, when one was given).
+    Net(NetError, Option<String>),
     /// Anything else: exit 1.
     Other(anyhow::Error),
     /// stdout was closed (e.g. piped into `head`): exit 0 quietly.
@@ -28,8 +29,11 @@ impl Failure {
                 eprintln!("fazt: {m}");
                 ExitCode::from(2)
             }
-            Failure::Net(e) => {
+            Failure::Net(e, app) => {
                 eprintln!("{e}");
+                if let Some(fix) = crate::remedy::remedy(&e, app.as_deref()) {
+                    eprintln!("fix: {fix}");
+                }
                 ExitCode::from(1)
             }
             Failure::Other(e) => {
@@ -60,7 +64,7 @@ impl From<anyhow::Error> for Failure {
 
 impl From<NetError> for Failure {
     fn from(e: NetError) -> Self {
-        Failure::Net(e)
+        Failure::Net(e, None)
     }
 }
 

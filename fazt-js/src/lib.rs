@@ -56,7 +56,9 @@ mod runner;
 pub mod sandbox;
 pub mod worker;
 
-pub use op::{fetch, FetchArgs, FetchContext, FetchOk, RunDeadline, RunSlots, StartedCall};
+pub use op::{
+    fetch, FetchArgs, FetchContext, FetchOk, Refusals, RunDeadline, RunSlots, StartedCall,
+};
 pub use pool::ScriptPool;
 pub use runner::{RunOutput, ScriptError, ScriptRunner, DEFAULT_HEAP_LIMIT, STUCK_AFTER};
 

@@ -27,6 +27,51 @@ pub struct FetchContext {
     pub budget: SharedBudget,
     /// The run's concurrency slots (see [`RunSlots`]).
     pub slots: RunSlots,
+    /// The refusals the run's calls met (see [`Refusals`]).
+    pub refusals: Refusals,
+}
+
+/// The most refusals a run keeps.
+const MAX_REFUSALS: usize = 32;
+
+/// The refusals a run's calls met, the newest 32 of them, so
+/// that a host can explain the one a script did not catch (the script only
+/// ever sees its text).
+#[derive(Clone, Debug, Default)]
+pub struct Refusals(Arc<std::sync::Mutex<std::collections::VecDeque<NetError>>>);
+
+impl Refusals {
+    fn record(&self, e: &NetError) {
+        let mut kept = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if kept.len() == MAX_REFUSALS {
+            kept.pop_front();
+        }
+        kept.push_back(e.clone());
+    }
+
+    /// Every refusal kept, oldest first.
+    pub fn all(&self) -> Vec<NetError> {
+        let kept = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        kept.iter().cloned().collect()
+    }
+
+    /// The newest refusal whose message is `message`.
+    pub fn matching(&self, message: &str) -> Option<NetError> {
+        let kept = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        kept.iter()
+            .rev()
+            .find(|e| e.to_string() == message)
+            .cloned()
+    }
 }
 
 impl FetchContext {
@@ -38,6 +83,7 @@ impl FetchContext {
             app,
             budget: SharedBudget::new(limits),
             slots: RunSlots::new(limits),
+            refusals: Refusals::default(),
         }
     }
 
@@ -46,14 +92,19 @@ impl FetchContext {
     /// thread. Invalid options are refused as `NET_ERROR` naming the
     /// option; every call, refused or not, counts toward `max_calls`.
     pub fn start(&self, args: FetchArgs, body: Option<Vec<u8>>) -> Result<StartedCall, NetError> {
-        let counted = self.budget.count_call()?;
-        let request = to_request(args, body)?;
-        Ok(StartedCall {
-            client: self.client.clone(),
-            app: self.app.clone(),
-            request,
-            counted,
-        })
+        let started = self.budget.count_call().and_then(|counted| {
+            Ok(StartedCall {
+                client: self.client.clone(),
+                app: self.app.clone(),
+                request: to_request(args, body)?,
+                counted,
+                refusals: self.refusals.clone(),
+            })
+        });
+        if let Err(e) = &started {
+            self.refusals.record(e);
+        }
+        started
     }
 }
 
@@ -179,6 +230,7 @@ pub struct StartedCall {
     app: Option<String>,
     request: Request,
     counted: Counted,
+    refusals: Refusals,
 }
 
 impl StartedCall {
@@ -187,7 +239,8 @@ impl StartedCall {
     pub fn make(self) -> Result<FetchOk, NetError> {
         let r = self
             .client
-            .fetch_counted(self.app.as_deref(), self.request, self.counted)?;
+            .fetch_counted(self.app.as_deref(), self.request, self.counted)
+            .inspect_err(|e| self.refusals.record(e))?;
         Ok(FetchOk {
             status: r.status,
             status_text: r.status_text,

@@ -52,6 +52,10 @@ pub struct RunOutput {
     pub console: Vec<String>,
     /// `fetch` calls made (refused ones included).
     pub calls: u32,
+    /// The refusals the run's calls met, caught by the script or not, the
+    /// newest 32: their hosts, rules and limits, for a host to explain.
+    #[serde(default)]
+    pub refusals: Vec<fazt_policy::NetError>,
 }
 
 /// Why a run failed.
@@ -68,12 +72,15 @@ pub enum ScriptError {
         /// The limit, in bytes.
         limit_bytes: usize,
     },
-    /// An uncaught `fazt.net.fetch` error.
+    /// An uncaught `fetch` error.
     Net {
         /// `NET_...`.
         code: String,
         /// The full message.
         message: String,
+        /// The refusal itself, with its host, rule and limits, when the
+        /// host made the call in this run (to say what fixes it).
+        refusal: Option<fazt_policy::NetError>,
     },
     /// Any other uncaught exception, or a syntax error.
     Uncaught {
@@ -225,6 +232,7 @@ pub(crate) fn abandoned(limit_ms: u64) -> RunOutput {
         result: Err(ScriptError::Abandoned { limit_ms }),
         console: Vec::new(),
         calls: 0,
+        refusals: Vec::new(),
     }
 }
 
@@ -241,6 +249,7 @@ pub(crate) fn failed_run(message: String) -> RunOutput {
         result: Err(ScriptError::Engine { message }),
         console: Vec::new(),
         calls: 0,
+        refusals: Vec::new(),
     }
 }
 
@@ -394,14 +403,39 @@ impl Prepared {
             .try_take::<Console>()
             .map(|c| c.lines)
             .unwrap_or_default();
-        let calls = state
-            .try_borrow::<FetchContext>()
-            .map_or(0, |c| c.budget.calls());
+        let (calls, result, refusals) = match state.try_borrow::<FetchContext>() {
+            Some(ctx) => (
+                ctx.budget.calls(),
+                with_refusal(result, &ctx.refusals),
+                ctx.refusals.all(),
+            ),
+            None => (0, result, Vec::new()),
+        };
         RunOutput {
             result,
             console,
             calls,
+            refusals,
         }
+    }
+}
+
+/// `result` with the refusal behind an uncaught network error, from the
+/// run's `refusals`.
+pub(crate) fn with_refusal(
+    result: Result<serde_json::Value, ScriptError>,
+    refusals: &crate::Refusals,
+) -> Result<serde_json::Value, ScriptError> {
+    match result {
+        Err(ScriptError::Net { code, message, .. }) => {
+            let refusal = refusals.matching(&message);
+            Err(ScriptError::Net {
+                code,
+                message,
+                refusal,
+            })
+        }
+        other => other,
     }
 }
 
@@ -538,6 +572,7 @@ fn uncaught(e: &deno_core::error::JsError) -> ScriptError {
             return ScriptError::Net {
                 code: code.to_string(),
                 message: truncate(message.to_string()),
+                refusal: None,
             };
         }
     }

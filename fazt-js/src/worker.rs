@@ -578,6 +578,8 @@ pub(crate) fn run_spawned(
     match outcome {
         Ok(mut out) => {
             out.calls = calls;
+            out.result = crate::runner::with_refusal(out.result, &ctx.refusals);
+            out.refusals = ctx.refusals.all();
             out
         }
         Err(_) if expired => RunOutput {
@@ -586,6 +588,7 @@ pub(crate) fn run_spawned(
             }),
             console: Vec::new(),
             calls,
+            refusals: ctx.refusals.all(),
         },
         Err(e) => RunOutput {
             result: Err(ScriptError::Engine {
@@ -603,6 +606,7 @@ pub(crate) fn run_spawned(
             }),
             console: Vec::new(),
             calls,
+            refusals: ctx.refusals.all(),
         },
     }
 }

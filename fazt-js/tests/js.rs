@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use fazt_js::ScriptError;
-use fazt_policy::{EntryRules, Limits};
+use fazt_policy::{EntryRules, Limits, NetError};
 use fazt_tests::{Reply, Seen};
 use serde_json::json;
 
@@ -493,14 +493,41 @@ fn uncaught_net_error_and_await() {
     let env = default_env();
     let out = env.run(r#"fazt.net.fetch("https://evil.test/")"#);
     match out.result {
-        Err(ScriptError::Net { code, message }) => {
+        Err(ScriptError::Net {
+            code,
+            message,
+            refusal,
+        }) => {
             assert_eq!(code, "NET_BLOCKED");
             assert_eq!(
                 message,
                 "NET_BLOCKED: host evil.test is not on the allowlist"
             );
+            // The refusal itself, for the host to explain.
+            assert!(
+                matches!(&refusal, Some(NetError::NotAllowlisted { host, .. }) if host == "evil.test"),
+                "{refusal:?}"
+            );
         }
         other => panic!("{other:?}"),
+    }
+    // The same from a worker process, through the parent, and for the web
+    // fetch's rejection.
+    let isolated = env
+        .runner
+        .clone()
+        .isolated(env!("CARGO_BIN_EXE_fazt-js-worker"));
+    for script in [
+        r#"fazt.net.fetch("https://evil.test/")"#,
+        r#"fetch("https://evil.test/")"#,
+    ] {
+        match isolated.run(None, script).result {
+            Err(ScriptError::Net {
+                refusal: Some(NetError::NotAllowlisted { host, .. }),
+                ..
+            }) => assert_eq!(host, "evil.test"),
+            other => panic!("{script}: {other:?}"),
+        }
     }
     let v = env.value(r#"(async () => { const r = await fazt.net.fetch("BASE/json"); return r.json().items; })()"#);
     assert_eq!(v, json!([1, 2, 3]));

@@ -295,7 +295,7 @@ fn a_request_too_large_for_the_pipe_is_a_clean_refusal() {
     let env = isolated_if(true, env(&[]));
     let out = env.run(r#"fazt.net.fetch("BASE/x", { headers: { "x-a": "\x01".repeat(12e6) } })"#);
     match out.result {
-        Err(ScriptError::Net { code, message }) => {
+        Err(ScriptError::Net { code, message, .. }) => {
             assert_eq!(code, "NET_ERROR");
             assert!(message.contains("to send to the host"), "{message}");
         }

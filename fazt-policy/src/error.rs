@@ -73,8 +73,9 @@ impl fmt::Display for ErrorCode {
 /// and [`retry_after`](Self::retry_after) derive from it, and
 /// [`http_status`](Self::http_status) maps it for hosts in exactly one place.
 /// Strings carried by variants are hosts, names and library messages, never
-/// secret values or query strings.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// secret values or query strings. Serializable, so that a refusal made in
+/// one process can be explained in another (an isolated script run's).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub enum NetError {
     /// The URL's scheme is neither `http` nor `https`.
