@@ -11,10 +11,28 @@
 // imports deno_core's ext:core).
 let op_fazt_invalid_option;
 let op_fazt_max_request_body;
+let op_fazt_max_request_headers;
 
 export function setBodyOps(ops) {
   op_fazt_invalid_option = ops.op_fazt_invalid_option;
   op_fazt_max_request_body = ops.op_fazt_max_request_body;
+  op_fazt_max_request_headers = ops.op_fazt_max_request_headers;
+}
+
+// The refusal record of headers too large to send, or null: they are
+// measured here (UTF-16 units, never more than the bytes sent), before a
+// script's strings, perhaps one huge string many times, are copied out of
+// the engine. The call counts, as every refused call does.
+export function headersTooLarge(pairs) {
+  const max = op_fazt_max_request_headers();
+  let total = 0;
+  for (let i = 0; i < pairs.length; i++) {
+    total += pairs[i][0].length + pairs[i][1].length;
+    if (total > max) {
+      return op_fazt_invalid_option("headers", `the request's headers are over ${max} bytes`);
+    }
+  }
+  return null;
 }
 const ArrayIsArray = Array.isArray;
 const ArrayBufferIsView = ArrayBuffer.isView;

@@ -10,7 +10,15 @@
 // script code runs while an op converts its arguments (an op that re-enters
 // itself that way gets a clean error, never a crash).
 import { core } from "ext:core/mod.js";
-import { BODY_NONE, describe, invalid, setBodyOps, throwOutcome, toBody } from "ext:fazt_net/body.js";
+import {
+  BODY_NONE,
+  describe,
+  headersTooLarge,
+  invalid,
+  setBodyOps,
+  throwOutcome,
+  toBody,
+} from "ext:fazt_net/body.js";
 import { installWeb } from "ext:fazt_net/web.js";
 
 const { op_fazt_fetch, op_fazt_console } = core.ops;
@@ -199,6 +207,8 @@ function fetch(url, options) {
     return invalid("timeout", `expected a number of milliseconds, got ${describe(timeout)}`);
   }
   const headers = toPairs(o.headers);
+  const tooLarge = headersTooLarge(headers);
+  if (tooLarge !== null) throwOutcome(tooLarge);
   const rawBody = o.body;
   const body = rawBody === undefined || rawBody === null
     ? [BODY_NONE, "", 0]

@@ -18,6 +18,7 @@ import {
   BODY_NONE,
   bytesBody,
   bytesOf,
+  headersTooLarge,
   netErrorFields,
   uncurry,
   viewByteLength,
@@ -1041,6 +1042,8 @@ function fetch(input, init = undefined) {
   const list = headersList(call.headers);
   const headers = [];
   for (let i = 0; i < list.length; i++) headers[i] = [list[i][0], list[i][1]];
+  const tooLarge = headersTooLarge(headers);
+  if (tooLarge !== null) return PromiseReject(netErrorFields(new TypeErrorCtor(tooLarge[1]), tooLarge));
   // A fresh object without a prototype, holding primitives and fresh
   // arrays of strings: converting it runs no script code.
   const args = {

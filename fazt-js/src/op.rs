@@ -952,6 +952,15 @@ pub(crate) fn op_fazt_max_request_body(state: Rc<RefCell<OpState>>) -> u64 {
     })
 }
 
+/// The most bytes of request headers a call may send
+/// (`fazt_policy::headers::MAX_REQUEST_HEADER_BYTES`), for the preludes to
+/// refuse larger ones before they are copied out of the engine.
+#[op2(fast)]
+#[number]
+pub(crate) fn op_fazt_max_request_headers() -> u64 {
+    fazt_policy::headers::MAX_REQUEST_HEADER_BYTES
+}
+
 /// The refusal record for an option the prelude found to have the wrong
 /// JS type, formatted by `NetError` like every other message. The call still
 /// counts toward `max_calls` (the limit error wins once reached).
@@ -962,13 +971,20 @@ pub(crate) fn op_fazt_invalid_option(
     #[string] option: String,
     #[string] reason: String,
 ) -> Outcome {
-    let Ok(mut state) = state.try_borrow_mut() else {
+    let Ok(state) = state.try_borrow() else {
         return error_outcome(&reentered());
     };
-    if let Some(ctx) = state.try_borrow_mut::<FetchContext>() {
-        if let Err(e) = ctx.budget.count_call() {
-            return error_outcome(&e);
-        }
+    let counted = if let Some(ctx) = state.try_borrow::<FetchContext>() {
+        ctx.budget.count_call().map(drop)
+    } else if let Some(remote) = state.try_borrow::<RemoteFetch>() {
+        // Refused in the worker: the parent never sees it, so the worker
+        // counts it (and reports its count with the run).
+        remote.count_call()
+    } else {
+        Ok(())
+    };
+    if let Err(e) = counted {
+        return error_outcome(&e);
     }
     error_outcome(&NetError::InvalidOption { option, reason })
 }

@@ -409,7 +409,13 @@ impl Prepared {
                 with_refusal(result, &ctx.refusals),
                 ctx.refusals.all(),
             ),
-            None => (0, result, Vec::new()),
+            None => (
+                state
+                    .try_borrow::<RemoteFetch>()
+                    .map_or(0, RemoteFetch::calls),
+                result,
+                Vec::new(),
+            ),
         };
         RunOutput {
             result,

@@ -147,6 +147,25 @@ pub(crate) enum FetchReply {
     },
 }
 
+/// The size of `value` as a frame's JSON, measured without building it.
+fn frame_size(value: &impl Serialize) -> usize {
+    struct Count(usize);
+    impl Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 = self.0.saturating_add(buf.len());
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    match serde_json::to_writer(&mut count, value) {
+        Ok(()) => count.0,
+        Err(_) => usize::MAX,
+    }
+}
+
 fn write_frame(out: &mut impl Write, value: &impl Serialize) -> std::io::Result<()> {
     let bytes = serde_json::to_vec(value).map_err(std::io::Error::other)?;
     write_bytes_frame(out, &bytes)
@@ -244,6 +263,11 @@ impl RemoteFetch {
         self.budget.count_call().map(drop)
     }
 
+    /// The calls the worker counted.
+    pub(crate) fn calls(&self) -> u32 {
+        self.budget.calls()
+    }
+
     fn send(&self, args: FetchArgs, body: RemoteBody, waiter: Waiter) {
         let id = {
             let mut w = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
@@ -271,20 +295,23 @@ impl RemoteFetch {
         // A request the parent would refuse as a frame (a header of
         // millions of characters, each escaped in JSON) is refused here:
         // sent, it would end the run as an engine failure.
-        let sent = match serde_json::to_vec(&message) {
-            Ok(bytes) if bytes.len() > MAX_FRAME => Err(error_reply(&NetError::InvalidOption {
+        let size = frame_size(&message);
+        let sent = if size > MAX_FRAME {
+            Err(error_reply(&NetError::InvalidOption {
                 option: "fetch".into(),
                 reason: format!(
-                    "the request takes {} bytes to send to the host, over {MAX_FRAME}",
-                    bytes.len()
+                    "the request takes {size} bytes to send to the host, over {MAX_FRAME}"
                 ),
-            })),
-            Ok(bytes) => {
-                let out = self.output.lock().unwrap_or_else(PoisonError::into_inner);
-                let mut out = out.lock();
-                write_bytes_frame(&mut out, &bytes).map_err(|e| no_answer(&e.to_string()))
+            }))
+        } else {
+            match serde_json::to_vec(&message) {
+                Ok(bytes) => {
+                    let out = self.output.lock().unwrap_or_else(PoisonError::into_inner);
+                    let mut out = out.lock();
+                    write_bytes_frame(&mut out, &bytes).map_err(|e| no_answer(&e.to_string()))
+                }
+                Err(e) => Err(no_answer(&e.to_string())),
             }
-            Err(e) => Err(no_answer(&e.to_string())),
         };
         if let Err(reply) = sent {
             self.answer(id, reply);
@@ -577,7 +604,9 @@ pub(crate) fn run_spawned(
     let calls = ctx.budget.calls();
     match outcome {
         Ok(mut out) => {
-            out.calls = calls;
+            // The worker's count includes calls it refused itself; the
+            // parent's, every call it was sent (a worker cannot lower it).
+            out.calls = out.calls.max(calls);
             out.result = crate::runner::with_refusal(out.result, &ctx.refusals);
             out.refusals = ctx.refusals.all();
             out

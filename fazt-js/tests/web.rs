@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use fazt_js::{ScriptError, ScriptPool};
+use fazt_js::ScriptPool;
 use fazt_policy::{EntryRules, Limits};
 use fazt_tests::{Reply, Seen};
 use serde_json::json;
@@ -288,18 +288,35 @@ fn calls_past_max_calls_are_refused_before_they_wait() {
     }
 }
 
-/// A request too large to cross the worker's pipe is refused as a call
-/// (NET_ERROR), not ended as an engine failure.
+/// Request headers over `MAX_REQUEST_HEADER_BYTES` are refused before they
+/// are copied out of the engine (one huge string given as many headers
+/// would be copied once per header; a header of millions of characters
+/// ended an isolated run as an engine failure, its frame over the pipe's
+/// bound), by both fetches, in both modes, and the call counts.
 #[test]
-fn a_request_too_large_for_the_pipe_is_a_clean_refusal() {
-    let env = isolated_if(true, env(&[]));
-    let out = env.run(r#"fazt.net.fetch("BASE/x", { headers: { "x-a": "\x01".repeat(12e6) } })"#);
-    match out.result {
-        Err(ScriptError::Net { code, message, .. }) => {
-            assert_eq!(code, "NET_ERROR");
-            assert!(message.contains("to send to the host"), "{message}");
-        }
-        other => panic!("{other:?}"),
+fn request_headers_too_large_are_refused_before_they_are_copied() {
+    for isolated in [false, true] {
+        let env = isolated_if(isolated, env(&[]));
+        let out = env.run(
+            r#"
+            const big = "".repeat(4 << 20);
+            const sync = (() => {
+              try { fazt.net.fetch("BASE/x", { headers: Array(1000).fill(["x-a", big]) }); }
+              catch (e) { return [e.code, e.message]; }
+            })();
+            fetch("BASE/x", { headers: { "x-a": "v".repeat(40000) } }).then(
+              () => "made",
+              (e) => [sync, [e instanceof TypeError, e.code, e.message]])
+            "#,
+        );
+        let over =
+            "NET_ERROR: invalid option `headers`: the request's headers are over 32768 bytes";
+        assert_eq!(
+            out.result,
+            Ok(json!([["NET_ERROR", over], [true, "NET_ERROR", over]])),
+            "isolated: {isolated}"
+        );
+        assert_eq!(out.calls, 2, "isolated: {isolated}");
     }
 }
 

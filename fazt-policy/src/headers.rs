@@ -19,6 +19,12 @@ pub const DROPPED_REQUEST_HEADERS: &[&str] = &[
 /// Methods that never leave the host (they tunnel or reflect).
 pub const FORBIDDEN_METHODS: &[&str] = &["CONNECT", "TRACE", "TRACK"];
 
+/// The most bytes of request headers a call may send (names and values):
+/// what servers commonly accept, and with the longest URL the limits allow
+/// still within what the transport writes in one buffer. A script cannot
+/// make the host copy more than this.
+pub const MAX_REQUEST_HEADER_BYTES: u64 = 32 * 1024;
+
 /// Checks and normalizes a request method: a token per RFC 9110; the six
 /// standard methods are uppercased as WHATWG fetch does; `CONNECT`, `TRACE`
 /// and `TRACK` are refused.
@@ -68,9 +74,14 @@ where
     V: AsRef<str>,
 {
     let mut out = Vec::new();
+    let mut total = 0u64;
     for (name, value) in headers {
         let (name, value) = (name.as_ref(), value.as_ref());
         check_header_name(name)?;
+        total = total.saturating_add((name.len() + value.len()) as u64);
+        if total > MAX_REQUEST_HEADER_BYTES {
+            return Err(request_headers_too_large(name));
+        }
         if let Some(c) = value
             .chars()
             .find(|&c| c != '\t' && (c < ' ' || c == '\x7f'))
@@ -93,6 +104,15 @@ where
         out.push((lower, value.trim_matches([' ', '\t']).to_string()));
     }
     Ok(out)
+}
+
+/// The refusal of request headers over [`MAX_REQUEST_HEADER_BYTES`],
+/// `name` being the one that crossed it.
+pub fn request_headers_too_large(name: &str) -> NetError {
+    NetError::InvalidHeader {
+        name: name.to_ascii_lowercase(),
+        reason: format!("the request's headers are over {MAX_REQUEST_HEADER_BYTES} bytes"),
+    }
 }
 
 /// Checks that `name` is a valid header name (an RFC 9110 token).

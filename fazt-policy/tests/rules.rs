@@ -506,3 +506,14 @@ fn a_call_started_during_others_gets_what_is_left_then() {
     b.end_flight(at(3500));
     assert_eq!(b.left(), MS(500));
 }
+
+#[test]
+fn request_headers_are_bounded_in_total() {
+    let half = "v".repeat(16 * 1024);
+    assert!(sanitize_request_headers([("a", half.as_str())]).is_ok());
+    let e = sanitize_request_headers([("a", half.as_str()), ("b", half.as_str())]).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "NET_ERROR: invalid header \"b\": the request's headers are over 32768 bytes"
+    );
+}

@@ -9342,6 +9342,20 @@ static inline __exception int js_poll_interrupts(JSContext *ctx)
    turned into text) kept running past any time limit; these loops now
    reach the handler after a bounded amount of work. */
 static inline __exception int js_poll_interrupts_work(JSContext *ctx,
+                                                      int64_t work);
+
+/* fazt patch: the work of comparing `v` with a value of its kind: its
+   length if it is a string (a rope is flattened to compare). */
+static inline int64_t js_eq_work(JSValueConst v)
+{
+    if (JS_VALUE_GET_TAG(v) == JS_TAG_STRING)
+        return JS_VALUE_GET_STRING(v)->len;
+    if (JS_VALUE_GET_TAG(v) == JS_TAG_STRING_ROPE)
+        return JS_VALUE_GET_STRING_ROPE(v)->len;
+    return 0;
+}
+
+static inline __exception int js_poll_interrupts_work(JSContext *ctx,
                                                       int64_t work)
 {
     int64_t units = work >> 8;
@@ -47810,9 +47824,15 @@ static JSValue js_array_includes(JSContext *ctx, JSValueConst this_val,
                                   JS_EQ_SAME_VALUE_ZERO)) {
                     goto done;
                 }
+                /* fazt patch: each step may compare a long string */
+                if (js_poll_interrupts_work(ctx, js_eq_work(argv[0])))
+                    goto exception;
             }
         }
         for (; n < len; n++) {
+            /* fazt patch: each step may compare a long string */
+            if (js_poll_interrupts_work(ctx, js_eq_work(argv[0])))
+                goto exception;
             val = JS_GetPropertyInt64(ctx, obj, n);
             if (JS_IsException(val))
                 goto exception;
@@ -47856,9 +47876,15 @@ static JSValue js_array_indexOf(JSContext *ctx, JSValueConst this_val,
                 if (js_strict_eq2(ctx, argv[0], arrp[n], JS_EQ_STRICT)) {
                     goto done;
                 }
+                /* fazt patch: each step may compare a long string */
+                if (js_poll_interrupts_work(ctx, js_eq_work(argv[0])))
+                    goto exception;
             }
         }
         for (; n < len; n++) {
+            /* fazt patch: each step may compare a long string */
+            if (js_poll_interrupts_work(ctx, js_eq_work(argv[0])))
+                goto exception;
             int present = JS_TryGetPropertyInt64(ctx, obj, n, &val);
             if (present < 0)
                 goto exception;
@@ -47905,9 +47931,15 @@ static JSValue js_array_lastIndexOf(JSContext *ctx, JSValueConst this_val,
                                   JS_EQ_STRICT)) {
                     goto done;
                 }
+                /* fazt patch: each step may compare a long string */
+                if (js_poll_interrupts_work(ctx, js_eq_work(argv[0])))
+                    goto exception;
             }
         }
         for (; n >= 0; n--) {
+            /* fazt patch: each step may compare a long string */
+            if (js_poll_interrupts_work(ctx, js_eq_work(argv[0])))
+                goto exception;
             int present = JS_TryGetPropertyInt64(ctx, obj, n, &val);
             if (present < 0)
                 goto exception;
@@ -48559,6 +48591,11 @@ static int64_t JS_FlattenIntoArray(JSContext *ctx, JSValueConst target,
     }
 
     for (sourceIndex = 0; sourceIndex < sourceLen; sourceIndex++) {
+        /* fazt patch: an array that holds itself at every level flattens
+           into 2**depth steps, through the fast path (see
+           js_poll_interrupts_work) */
+        if (js_poll_interrupts(ctx))
+            return -1;
         present = JS_TryGetPropertyInt64(ctx, source, sourceIndex, &element);
         if (present < 0)
             return -1;
@@ -55283,6 +55320,10 @@ static int js_json_to_str(JSContext *ctx, JSONStringifyContext *jsc,
         JS_ThrowStackOverflow(ctx);
         goto exception;
     }
+    /* fazt patch: a value shared at every level is stringified 2**depth
+       times (see js_poll_interrupts_work) */
+    if (js_poll_interrupts(ctx))
+        goto exception;
 
     if (JS_IsObject(val)) {
         p = JS_VALUE_GET_OBJ(val);
