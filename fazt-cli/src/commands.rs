@@ -488,7 +488,9 @@ pub(crate) fn run(g: &Global, script: &Path, app: Option<&str>) -> Result<(), Fa
     // executable that holds no secret, database or socket.
     let exe = std::env::current_exe()
         .map_err(|e| Failure::Other(anyhow::anyhow!("cannot find this executable: {e}")))?;
-    let runner = fazt_js::ScriptRunner::new(client, limits).isolated(exe);
+    let runner = fazt_js::ScriptRunner::new(client, limits)
+        .isolated(exe)
+        .script_name(script.display().to_string());
     let out = runner.run(app, &source);
     log.shutdown();
     let mut text = String::new();

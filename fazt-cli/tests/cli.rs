@@ -821,3 +821,30 @@ fn completions_for_each_shell() {
     let (_, err, code) = sb.raw(&["completions", "tcsh"], "");
     assert_eq!(code, 2, "{err}");
 }
+
+/// A script's failure points at the code: the file, line and column, the
+/// script's frames, and for a syntax error the line with a caret.
+#[test]
+fn script_errors_point_at_the_code() {
+    let sb = Sandbox::new("locations");
+    let write = |name: &str, text: &str| {
+        let path = sb.dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let thrown = write(
+        "charge.js",
+        "let x = 1;\nfunction charge() {\n  return g();\n}\ncharge();\n",
+    );
+    let syntax = write("syntax.js", "let x = 1;\nlet y = {,};\n");
+    let refused = write(
+        "refused.js",
+        "function pay() {\n  return fazt.net.fetch(\"https://api.stripe.com/v1/charges\");\n}\npay();\n",
+    );
+    let out = [
+        sb.run(&["run", &thrown], ""),
+        sb.run(&["run", &syntax], ""),
+        sb.run(&["run", &refused], ""),
+    ];
+    insta::assert_snapshot!(out.join("\n"));
+}

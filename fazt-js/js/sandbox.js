@@ -31,6 +31,13 @@ const PromiseResolveStatic = Promise.resolve;
 const PromisePrototypeThen = Promise.prototype.then;
 const PromiseResolve = (v) => ReflectApply(PromiseResolveStatic, PromiseCtor, [v]);
 const PromiseThen = (p, ok, err) => ReflectApply(PromisePrototypeThen, p, [ok, err]);
+const StringSplit = String.prototype.split;
+const StringIndexOf = String.prototype.indexOf;
+const StringLastIndexOf = String.prototype.lastIndexOf;
+const StringRepeat = String.prototype.repeat;
+const NumberParseInt = Number.parseInt;
+const SyntaxErrorPrototype = SyntaxError.prototype;
+const ErrorStackGetter = Reflect.getOwnPropertyDescriptor(Error.prototype, "stack")?.get;
 
 // ECMAScript (ECMA-262 and ECMA-402) globals the engine provides.
 const ECMASCRIPT = [
@@ -175,7 +182,7 @@ core.setReportExceptionCallback((e) => consoleError(`Uncaught ${describe(e)}`));
 // Node process: `Uncaught (in promise) <reason>`, described here (the
 // reason is the script's value) so that deno_core only ever sees a string.
 core.setUnhandledPromiseRejectionHandler((_promise, reason) => {
-  throw `(in promise) ${describe(reason)}`;
+  throw `(in promise) ${failure(reason)}`;
 });
 
 // The stack a script reads is formatted here, within bounds, instead of by
@@ -227,20 +234,95 @@ ObjectDefineProperty(ArrayPrototype, "map", { writable: false, configurable: fal
 ObjectDefineProperty(ArrayPrototype, "constructor", { writable: false, configurable: false });
 ObjectDefineProperty(Array, SymbolSpecies, { configurable: false });
 
+// The script's name and source, for the locations of its failures.
+let scriptName = "script.js";
+let scriptSource = "";
+const MAX_STACK_LINES = 16;
+
+// Whether `key` of `o` is a data property, or absent, up its first
+// prototypes: reading it runs no script code.
+function plain(o, key) {
+  for (let depth = 0; o !== null && depth < 8; depth++) {
+    const desc = ReflectGetOwnPropertyDescriptor(o, key);
+    if (desc !== undefined) return desc.get === undefined && desc.set === undefined;
+    o = ReflectGetPrototypeOf(o);
+  }
+  return true;
+}
+
+// A failure as the host shows it: `describe`'s text, then, for an error,
+// the frames of its stack that are in the script (the engine names the
+// script's code "<script>"; the sandbox's own frames are left out), at
+// most MAX_STACK_LINES; for a syntax error, also the line it is on, with
+// a caret under the column. As `describe`, it runs no script code: the
+// stack is read only when the engine would format it from data properties
+// with the sandbox's own prepareStackTrace (a script that set its own, or
+// gave its error a `name` or `message` getter, gets the description alone).
+function failure(e) {
+  const text = describe(e);
+  if (!ErrorIsError(e) || ErrorStackGetter === undefined || userPrepareStackTrace !== undefined) {
+    return text;
+  }
+  try {
+    if (!plain(e, "name") || !plain(e, "message")) return text;
+  } catch {
+    return text;
+  }
+  let stack;
+  try {
+    stack = ReflectApply(ErrorStackGetter, e, []);
+  } catch {
+    return text;
+  }
+  if (typeof stack !== "string") return text;
+  const lines = ReflectApply(StringSplit, stack, ["\n"]);
+  let frames = "";
+  let first = null;
+  let kept = 0;
+  for (let i = 1; i < lines.length && kept < MAX_STACK_LINES; i++) {
+    const line = lines[i];
+    const at = ReflectApply(StringIndexOf, line, ["<script>:"]);
+    if (at < 0) continue;
+    const frame = cut(`${StringPrototypeSlice(line, 0, at)}${scriptName}:${StringPrototypeSlice(line, at + 9)}`);
+    if (first === null) first = StringPrototypeSlice(line, at + 9);
+    frames += `\n${frame}`;
+    kept++;
+  }
+  if (first !== null && ReflectGetPrototypeOf(e) === SyntaxErrorPrototype) {
+    frames += sourceLine(first);
+  }
+  return text + frames;
+}
+
+// For a frame's "LINE:COLUMN" (perhaps followed by ")"): the script's line
+// and a caret under the column, or "".
+function sourceLine(position) {
+  const colon = ReflectApply(StringLastIndexOf, position, [":"]);
+  const line = NumberParseInt(StringPrototypeSlice(position, 0, colon), 10);
+  const column = NumberParseInt(StringPrototypeSlice(position, colon + 1), 10);
+  if (!(line >= 1 && column >= 1)) return "";
+  const text = ReflectApply(StringSplit, scriptSource, ["\n"])[line - 1];
+  if (typeof text !== "string" || column > text.length + 1) return "";
+  const shown = cut(text);
+  return `\n${shown}\n${ReflectApply(StringRepeat, " ", [column - 1])}^`;
+}
+
 // The script runs here, as global code (an indirect eval: top-level
 // declarations land on the global, the completion value is returned), and
 // settles with its completion value, awaited if it is a promise or a
 // thenable. What it throws, or rejects with, reaches the host as the
-// string `describe` made.
-function evaluate(source) {
+// string `failure` made.
+function evaluate(source, name) {
+  scriptName = typeof name === "string" ? name : scriptName;
+  scriptSource = source;
   let value;
   try {
     value = IndirectEval(source);
   } catch (e) {
-    throw describe(e);
+    throw failure(e);
   }
   return PromiseThen(PromiseResolve(value), undefined, (e) => {
-    throw describe(e);
+    throw failure(e);
   });
 }
 

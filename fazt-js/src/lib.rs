@@ -60,7 +60,10 @@ pub use op::{
     fetch, FetchArgs, FetchContext, FetchOk, Refusals, RunDeadline, RunSlots, StartedCall,
 };
 pub use pool::ScriptPool;
-pub use runner::{RunOutput, ScriptError, ScriptRunner, DEFAULT_HEAP_LIMIT, STUCK_AFTER};
+pub use runner::{
+    RunOutput, ScriptError, ScriptLocation, ScriptRunner, DEFAULT_HEAP_LIMIT, DEFAULT_SCRIPT_NAME,
+    STUCK_AFTER,
+};
 
 /// The environment variable that turns off the QuickJS backend's on-disk
 /// bytecode cache.

@@ -38,6 +38,23 @@ pub struct ScriptRunner {
     heap_limit: usize,
     /// The worker executable, in isolated mode.
     isolated: Option<PathBuf>,
+    /// The name a script's stack frames and failures show.
+    script_name: String,
+}
+
+/// The name of a script whose runner was not given one.
+pub const DEFAULT_SCRIPT_NAME: &str = "script.js";
+
+/// Where a script failed: the file (the runner's script name), and the
+/// line and column, from 1.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScriptLocation {
+    /// The script's name.
+    pub file: String,
+    /// Line, from 1.
+    pub line: u32,
+    /// Column, from 1.
+    pub column: u32,
 }
 
 /// What a run produced.
@@ -78,14 +95,20 @@ pub enum ScriptError {
         code: String,
         /// The full message.
         message: String,
+        /// Where the call was made (the innermost frame in the script).
+        location: Option<ScriptLocation>,
         /// The refusal itself, with its host, rule and limits, when the
         /// host made the call in this run (to say what fixes it).
-        refusal: Option<fazt_policy::NetError>,
+        refusal: Option<Box<fazt_policy::NetError>>,
     },
     /// Any other uncaught exception, or a syntax error.
     Uncaught {
-        /// The exception as the engine prints it.
+        /// The exception as the engine prints it, then the script's stack
+        /// frames (`    at f (charge.js:2:10)`), and for a syntax error the
+        /// line with a caret under the column.
         message: String,
+        /// Where it was thrown (the innermost frame in the script).
+        location: Option<ScriptLocation>,
     },
     /// The completion value could not be turned into JSON.
     Result(String),
@@ -122,6 +145,7 @@ impl ScriptRunner {
             limits,
             heap_limit: DEFAULT_HEAP_LIMIT,
             isolated: None,
+            script_name: DEFAULT_SCRIPT_NAME.to_string(),
         }
     }
 
@@ -145,6 +169,18 @@ impl ScriptRunner {
     /// The worker executable, in isolated mode.
     pub(crate) fn worker_exe(&self) -> Option<&std::path::Path> {
         self.isolated.as_deref()
+    }
+
+    /// Names the scripts this runner runs (their stack frames and failure
+    /// locations show it), e.g. the file a script was read from.
+    pub fn script_name(mut self, name: impl Into<String>) -> Self {
+        self.script_name = name.into();
+        self
+    }
+
+    /// The name scripts run by this runner are shown under.
+    pub(crate) fn script_name_str(&self) -> &str {
+        &self.script_name
     }
 
     /// Sets the heap limit of each run.
@@ -262,6 +298,8 @@ pub(crate) struct Prepared {
     backend: Backend,
     limits: Limits,
     heap_limit: usize,
+    /// The script's name, for its frames and failures.
+    name: String,
 }
 
 /// Where a run's calls go.
@@ -283,6 +321,7 @@ impl Prepared {
             Backend::Local(runner.client.clone()),
             runner.limits,
             runner.heap_limit,
+            runner.script_name.clone(),
         )
     }
 
@@ -290,15 +329,17 @@ impl Prepared {
     pub(crate) fn new_remote(
         limits: Limits,
         heap_limit: usize,
+        name: String,
         remote: RemoteFetch,
     ) -> Result<Prepared, String> {
-        Prepared::with_backend(Backend::Remote(remote), limits, heap_limit)
+        Prepared::with_backend(Backend::Remote(remote), limits, heap_limit, name)
     }
 
     fn with_backend(
         backend: Backend,
         limits: Limits,
         heap_limit: usize,
+        name: String,
     ) -> Result<Prepared, String> {
         let mut runtime = JsRuntime::try_new(RuntimeOptions {
             extensions: vec![crate::fazt_net::init(), crate::fazt_sandbox::init()],
@@ -330,6 +371,7 @@ impl Prepared {
             backend,
             limits,
             heap_limit,
+            name,
         })
     }
 
@@ -377,7 +419,13 @@ impl Prepared {
             (tx, thread)
         };
 
-        let result = evaluate(runtime, source, deadline, self.limits.max_result_bytes);
+        let result = evaluate(
+            runtime,
+            &self.name,
+            source,
+            deadline,
+            self.limits.max_result_bytes,
+        );
         let _ = done.send(());
         let _ = watchdog.join();
 
@@ -433,11 +481,17 @@ pub(crate) fn with_refusal(
     refusals: &crate::Refusals,
 ) -> Result<serde_json::Value, ScriptError> {
     match result {
-        Err(ScriptError::Net { code, message, .. }) => {
-            let refusal = refusals.matching(&message);
+        Err(ScriptError::Net {
+            code,
+            message,
+            location,
+            ..
+        }) => {
+            let refusal = refusals.matching(&message).map(Box::new);
             Err(ScriptError::Net {
                 code,
                 message,
+                location,
                 refusal,
             })
         }
@@ -467,6 +521,7 @@ impl From<ScriptError> for Stop {
 /// left.
 fn evaluate(
     runtime: &mut JsRuntime,
+    name: &str,
     source: &str,
     deadline: Instant,
     max_result: u64,
@@ -482,10 +537,17 @@ fn evaluate(
         deno_core::scope!(scope, runtime);
         let text = v8::String::new(scope, source).ok_or_else(|| ScriptError::Uncaught {
             message: "Uncaught RangeError: the script is too long".into(),
+            location: None,
+        })?;
+        let name = v8::String::new(scope, name).ok_or_else(|| ScriptError::Engine {
+            message: "the script's name is too long".into(),
         })?;
         let max = v8::Number::new(scope, max_result as f64);
         (
-            v8::Global::new(scope, v8::Local::<v8::Value>::from(text)),
+            [
+                v8::Global::new(scope, v8::Local::<v8::Value>::from(text)),
+                v8::Global::new(scope, v8::Local::<v8::Value>::from(name)),
+            ],
             v8::Global::new(scope, v8::Local::<v8::Value>::from(max)),
         )
     };
@@ -498,7 +560,7 @@ fn evaluate(
     let json = driver.block_on(async {
         let run = async {
             // The script, and every promise it leaves, under the deadline.
-            let call = runtime.call_with_args(&completion.evaluate, &[source]);
+            let call = runtime.call_with_args(&completion.evaluate, &source);
             let value = runtime
                 .with_event_loop_promise(call, Default::default())
                 .await
@@ -510,7 +572,7 @@ fn evaluate(
                 .with_event_loop_promise(call, Default::default())
                 .await
                 .map_err(|e| match core_error(e) {
-                    ScriptError::Uncaught { message } => ScriptError::Result(message),
+                    ScriptError::Uncaught { message, .. } => ScriptError::Result(message),
                     other => other,
                 })
         };
@@ -539,6 +601,7 @@ fn core_error(e: deno_core::error::CoreError) -> ScriptError {
         deno_core::error::CoreErrorKind::Js(e) => uncaught(&e),
         other => ScriptError::Uncaught {
             message: truncate(other.to_string()),
+            location: None,
         },
     }
 }
@@ -570,7 +633,10 @@ fn uncaught(e: &deno_core::error::JsError) -> ScriptError {
     let described = text
         .strip_prefix("Uncaught ")
         .map(|t| t.strip_prefix("(in promise) ").unwrap_or(t));
+    let location = location(text);
     if let Some(message) = described.and_then(|t| t.strip_prefix("NetError: ")) {
+        // The refusal's own message, without the frames after it.
+        let message = message.split_once("\n    at ").map_or(message, |(m, _)| m);
         if let Some((code, _)) = message
             .split_once(':')
             .filter(|(c, _)| c.starts_with("NET_"))
@@ -578,13 +644,31 @@ fn uncaught(e: &deno_core::error::JsError) -> ScriptError {
             return ScriptError::Net {
                 code: code.to_string(),
                 message: truncate(message.to_string()),
+                location,
                 refusal: None,
             };
         }
     }
     ScriptError::Uncaught {
         message: truncate(text.clone()),
+        location,
     }
+}
+
+/// The innermost frame of a failure the sandbox described (its frames are
+/// the script's only: `    at f (charge.js:2:10)` or `    at charge.js:5:1`).
+fn location(text: &str) -> Option<ScriptLocation> {
+    let frame = text.lines().find_map(|l| l.strip_prefix("    at "))?;
+    let frame = frame
+        .strip_suffix(')')
+        .map_or(frame, |f| f.rsplit_once(" (").map_or(f, |(_, place)| place));
+    let (rest, column) = frame.rsplit_once(':')?;
+    let (file, line) = rest.rsplit_once(':')?;
+    Some(ScriptLocation {
+        file: file.to_string(),
+        line: line.parse().ok()?,
+        column: column.parse().ok()?,
+    })
 }
 
 impl std::fmt::Display for ScriptError {
@@ -602,8 +686,16 @@ impl std::fmt::Display for ScriptError {
                     "script stopped: out of memory (heap limit {limit_bytes} bytes)"
                 )
             }
-            ScriptError::Net { message, .. } => write!(f, "uncaught {message}"),
-            ScriptError::Uncaught { message } => f.write_str(message),
+            ScriptError::Net {
+                message, location, ..
+            } => {
+                write!(f, "uncaught {message}")?;
+                if let Some(at) = location {
+                    write!(f, "\n    at {}:{}:{}", at.file, at.line, at.column)?;
+                }
+                Ok(())
+            }
+            ScriptError::Uncaught { message, .. } => f.write_str(message),
             ScriptError::Result(e) => write!(f, "the script's result is not JSON: {e}"),
             ScriptError::Engine { message } => write!(f, "the script engine failed: {message}"),
             ScriptError::Abandoned { limit_ms } => write!(

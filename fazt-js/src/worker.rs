@@ -78,6 +78,8 @@ struct Prepare {
     /// The runner's limits, by name.
     limits: Vec<(String, u64)>,
     heap_limit: usize,
+    /// The name the script is shown under.
+    script_name: String,
 }
 
 /// The run, sent when it is asked for.
@@ -411,7 +413,12 @@ fn worker_main() -> std::io::Result<()> {
         .stack_size(crate::runner::RUN_STACK_SIZE)
         .spawn(move || -> std::io::Result<RunOutput> {
             // The runtime is made before the run is asked for.
-            let prepared = Prepared::new_remote(limits, prepare.heap_limit, fetch.clone());
+            let prepared = Prepared::new_remote(
+                limits,
+                prepare.heap_limit,
+                prepare.script_name,
+                fetch.clone(),
+            );
             let mut input = std::io::stdin();
             let ToChild::Run(run) = read_frame::<ToChild>(&mut input)? else {
                 return Err(std::io::Error::other("expected the run"));
@@ -475,6 +482,7 @@ pub(crate) fn spawn_worker(runner: &ScriptRunner, exe: &Path) -> std::io::Result
             .filter_map(|f| limits.get(f.name).map(|v| (f.name.to_string(), v)))
             .collect(),
         heap_limit: runner.heap_limit_bytes(),
+        script_name: runner.script_name_str().to_string(),
     };
     let child = Arc::new(Mutex::new(child));
     let spawned = Spawned {

@@ -97,7 +97,7 @@ fn mismatch(expect: &Expect, out: &RunOutput) -> Option<String> {
     let ok = match (expect, &out.result) {
         (Expect::Value(v), Ok(got)) => v == got,
         (Expect::Net(code), Err(ScriptError::Net { code: got, .. })) => code == got,
-        (Expect::Uncaught(text), Err(ScriptError::Uncaught { message })) => {
+        (Expect::Uncaught(text), Err(ScriptError::Uncaught { message, .. })) => {
             message.contains(text.as_str())
         }
         (Expect::Result, Err(ScriptError::Result(_))) => true,
@@ -176,6 +176,7 @@ fn every_hostile_script_ends_with_its_outcome_and_the_pool_runs_on() {
             return RunOutput {
                 result: Err(ScriptError::Uncaught {
                     message: format!("the next run failed: {:?}", next.result),
+                    location: None,
                 }),
                 ..out
             };

@@ -497,7 +497,17 @@ fn uncaught_net_error_and_await() {
             code,
             message,
             refusal,
+            location,
         }) => {
+            // Where the call was made, as data.
+            assert_eq!(
+                location,
+                Some(fazt_js::ScriptLocation {
+                    file: "script.js".into(),
+                    line: 1,
+                    column: 10
+                })
+            );
             assert_eq!(code, "NET_BLOCKED");
             assert_eq!(
                 message,
@@ -505,7 +515,7 @@ fn uncaught_net_error_and_await() {
             );
             // The refusal itself, for the host to explain.
             assert!(
-                matches!(&refusal, Some(NetError::NotAllowlisted { host, .. }) if host == "evil.test"),
+                matches!(refusal.as_deref(), Some(NetError::NotAllowlisted { host, .. }) if host == "evil.test"),
                 "{refusal:?}"
             );
         }
@@ -523,9 +533,12 @@ fn uncaught_net_error_and_await() {
     ] {
         match isolated.run(None, script).result {
             Err(ScriptError::Net {
-                refusal: Some(NetError::NotAllowlisted { host, .. }),
+                refusal: Some(refusal),
                 ..
-            }) => assert_eq!(host, "evil.test"),
+            }) => assert!(
+                matches!(&*refusal, NetError::NotAllowlisted { host, .. } if host == "evil.test"),
+                "{refusal:?}"
+            ),
             other => panic!("{script}: {other:?}"),
         }
     }

@@ -172,13 +172,13 @@ fn uncaught_values_that_are_not_errors_are_described_without_running_them() {
             "Uncaught E: m",
         ),
     ] {
-        assert_eq!(
-            env.run(script).result,
-            Err(ScriptError::Uncaught {
-                message: message.into()
-            }),
-            "{script}"
-        );
+        // The description, then the script's frames (for an error).
+        match env.run(script).result {
+            Err(ScriptError::Uncaught { message: got, .. }) => {
+                assert_eq!(got.lines().next(), Some(message), "{script}: {got}")
+            }
+            other => panic!("{script}: {other:?}"),
+        }
     }
 }
 

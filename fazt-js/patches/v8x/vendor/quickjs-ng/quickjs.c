@@ -40190,7 +40190,14 @@ static JSValue JS_EvalObject(JSContext *ctx, JSValueConst this_obj,
     str = JS_ToCStringLen(ctx, &len, val);
     if (!str)
         return JS_EXCEPTION;
-    for (sf = ctx->rt->current_stack_frame; sf; sf = sf->prev_frame) {
+    /* fazt patch: code given to the global eval or to Function has a file
+       of its own, "<script>", instead of its caller's: fazt's sandbox runs
+       a script through an indirect eval, and the script's stack frames
+       then point at the script, not at the sandbox. */
+    if (flags == JS_EVAL_TYPE_INDIRECT)
+        filename = "<script>";
+    for (sf = ctx->rt->current_stack_frame;
+         sf && flags != JS_EVAL_TYPE_INDIRECT; sf = sf->prev_frame) {
         if (JS_VALUE_GET_TAG(sf->cur_func) == JS_TAG_OBJECT) {
             JSObject *p = JS_VALUE_GET_OBJ(sf->cur_func);
             if (js_class_has_bytecode(p->class_id)) {
