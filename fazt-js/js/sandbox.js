@@ -317,7 +317,9 @@ function evaluate(source, name) {
   scriptSource = source;
   let value;
   try {
-    value = IndirectEval(source);
+    // The engine names the script's code "<script>" (QuickJS, patched);
+    // V8 takes the name from the sourceURL comment.
+    value = IndirectEval(`${source}\n//# sourceURL=<script>`);
   } catch (e) {
     throw failure(e);
   }
