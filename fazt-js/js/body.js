@@ -20,14 +20,17 @@ export function setBodyOps(ops) {
 }
 
 // The refusal record of headers too large to send, or null: they are
-// measured here (UTF-16 units, never more than the bytes sent), before a
-// script's strings, perhaps one huge string many times, are copied out of
-// the engine. The call counts, as every refused call does.
+// measured here (UTF-16 units, never more than the bytes sent, and 4 bytes
+// of framing a header, as fazt-policy counts them), before a script's
+// strings (one huge string many times, or very many empty ones) are copied
+// out of the engine. The call counts, as every refused call does.
+const HEADER_FRAMING = 4;
+
 export function headersTooLarge(pairs) {
   const max = op_fazt_max_request_headers();
   let total = 0;
   for (let i = 0; i < pairs.length; i++) {
-    total += pairs[i][0].length + pairs[i][1].length;
+    total += pairs[i][0].length + pairs[i][1].length + HEADER_FRAMING;
     if (total > max) {
       return op_fazt_invalid_option("headers", `the request's headers are over ${max} bytes`);
     }

@@ -19,11 +19,16 @@ pub const DROPPED_REQUEST_HEADERS: &[&str] = &[
 /// Methods that never leave the host (they tunnel or reflect).
 pub const FORBIDDEN_METHODS: &[&str] = &["CONNECT", "TRACE", "TRACK"];
 
-/// The most bytes of request headers a call may send (names and values):
+/// The most bytes of request headers a call may send (each header counts
+/// its name, its value and the 4 bytes of `: ` and CRLF around them):
 /// what servers commonly accept, and with the longest URL the limits allow
 /// still within what the transport writes in one buffer. A script cannot
 /// make the host copy more than this.
 pub const MAX_REQUEST_HEADER_BYTES: u64 = 32 * 1024;
+
+/// The bytes each header line adds besides its name and value (`: ` and
+/// CRLF): so many empty headers cost something too.
+pub const HEADER_FRAMING: usize = 4;
 
 /// Checks and normalizes a request method: a token per RFC 9110; the six
 /// standard methods are uppercased as WHATWG fetch does; `CONNECT`, `TRACE`
@@ -78,7 +83,7 @@ where
     for (name, value) in headers {
         let (name, value) = (name.as_ref(), value.as_ref());
         check_header_name(name)?;
-        total = total.saturating_add((name.len() + value.len()) as u64);
+        total = total.saturating_add((name.len() + value.len() + HEADER_FRAMING) as u64);
         if total > MAX_REQUEST_HEADER_BYTES {
             return Err(request_headers_too_large(name));
         }

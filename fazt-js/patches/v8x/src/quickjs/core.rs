@@ -351,7 +351,11 @@ pub(crate) struct IsoState {
 
   pub handles: Vec<*mut JSValue>,
 
-  pub persistent_handles: Vec<PersistentHandle>,
+  /// fazt patch: keyed by the slot's address (was a Vec searched and
+  /// filtered linearly on every drop: deno_core holds three Globals per
+  /// pending promise rejection, and 40 000 `Promise.reject(0)` took
+  /// minutes in native code, quadratic, past any time limit).
+  pub persistent_handles: HashMap<usize, PersistentHandle>,
 
   pub script_host_defined_options: HashMap<usize, JSValue>,
 
@@ -705,10 +709,7 @@ pub(crate) fn is_interned_handle<T>(p: *const T) -> bool {
     st.handles
       .iter()
       .any(|&h| std::ptr::addr_eq(h, p as *const JSValue))
-      || st
-        .persistent_handles
-        .iter()
-        .any(|h| std::ptr::addr_eq(h.slot, p as *const JSValue))
+      || st.persistent_handles.contains_key(&(p as usize))
   }
 }
 
@@ -929,7 +930,7 @@ pub extern "C" fn v8__Isolate__New(params: *const c_void) -> *mut RealIsolate {
     ctx,
     contexts: Vec::new(),
     handles: Vec::new(),
-    persistent_handles: Vec::new(),
+    persistent_handles: HashMap::new(),
     script_host_defined_options: HashMap::new(),
     host_defined_options_by_name: HashMap::new(),
     private_symbols: Vec::new(),
@@ -1063,7 +1064,7 @@ pub extern "C" fn v8__Isolate__Dispose(this: *mut RealIsolate) {
       JS_FreeValue(st.ctx, v);
       drop(Box::from_raw(slot));
     }
-    while let Some(slot) = st.persistent_handles.pop() {
+    for (_, slot) in st.persistent_handles.drain() {
       let cell = slot.slot as *mut PersistentCell;
       JS_FreeValue((*cell).context, (*cell).value);
       drop(Box::from_raw(cell));
