@@ -239,15 +239,20 @@ let scriptName = "script.js";
 let scriptSource = "";
 const MAX_STACK_LINES = 16;
 
-// Whether `key` of `o` is a data property, or absent, up its first
-// prototypes: reading it runs no script code.
+// Whether `key` of `o` is a string data property, or absent, up its first
+// prototypes: reading it, and turning it into text, runs no script code.
+// A chain longer than that is not trusted.
 function plain(o, key) {
-  for (let depth = 0; o !== null && depth < 8; depth++) {
+  for (let depth = 0; depth < 8; depth++) {
+    if (o === null) return true;
     const desc = ReflectGetOwnPropertyDescriptor(o, key);
-    if (desc !== undefined) return desc.get === undefined && desc.set === undefined;
+    if (desc !== undefined) {
+      return desc.get === undefined && desc.set === undefined &&
+        (desc.value === undefined || typeof desc.value === "string");
+    }
     o = ReflectGetPrototypeOf(o);
   }
-  return true;
+  return false;
 }
 
 // A failure as the host shows it: `describe`'s text, then, for an error,
