@@ -1,9 +1,9 @@
 //! Per-request accounting: how many calls a request made and how much of its
 //! network budget is left.
 //!
-//! Pure arithmetic: the caller measures time and reports it back, as a
-//! duration ([`RequestBudget::finish_call`]) or as the instants a call went
-//! on and off the network ([`RequestBudget::begin_flight`],
+//! Pure arithmetic: the caller counts a call ([`RequestBudget::count_call`]),
+//! asks for its deadline ([`RequestBudget::deadline_at`]) and reports the
+//! instants it went on and off the network ([`RequestBudget::begin_flight`],
 //! [`RequestBudget::end_flight`]); nothing here reads a clock.
 //!
 //! **Concurrent calls.** A request's network budget is charged the
@@ -48,23 +48,10 @@ impl RequestBudget {
         }
     }
 
-    /// Counts a call (refused calls count too: call this first) and returns
-    /// its deadline: min(call timeout or the entry's override, budget left,
-    /// the caller's timeout).
+    /// Counts a call (refused calls count too: call this first).
     ///
     /// Errors: the call beyond `max_calls` is [`NetError::CallLimit`] (not
-    /// retryable); less than `min_net_time` left is
-    /// [`NetError::BudgetExhausted`].
-    pub fn start_call(
-        &mut self,
-        entry_timeout: Option<Duration>,
-        caller_timeout: Option<Duration>,
-    ) -> Result<Duration, NetError> {
-        self.count_call()?;
-        self.deadline(entry_timeout, caller_timeout)
-    }
-
-    /// Counts a call against `max_calls` without computing a deadline.
+    /// retryable).
     pub fn count_call(&mut self) -> Result<(), NetError> {
         if self.calls >= self.max_calls {
             return Err(NetError::CallLimit {
@@ -75,34 +62,19 @@ impl RequestBudget {
         Ok(())
     }
 
-    /// The deadline a call started now would get (see
-    /// [`start_call`](Self::start_call)), without counting it; with no call
-    /// in flight.
-    pub fn deadline(
-        &self,
-        entry_timeout: Option<Duration>,
-        caller_timeout: Option<Duration>,
-    ) -> Result<Duration, NetError> {
-        self.deadline_for(self.left(), entry_timeout, caller_timeout)
-    }
-
-    /// The deadline of a call started at `now`, while other calls of the
-    /// request may be in flight: from what is left at `now`.
+    /// The deadline of a call started at `now`: min(call timeout or the
+    /// entry's override, budget left at `now` (other calls of the request
+    /// may be in flight), the caller's timeout).
+    ///
+    /// Errors: less than `min_net_time` left is
+    /// [`NetError::BudgetExhausted`].
     pub fn deadline_at(
         &self,
         now: Instant,
         entry_timeout: Option<Duration>,
         caller_timeout: Option<Duration>,
     ) -> Result<Duration, NetError> {
-        self.deadline_for(self.left_at(now), entry_timeout, caller_timeout)
-    }
-
-    fn deadline_for(
-        &self,
-        left: Duration,
-        entry_timeout: Option<Duration>,
-        caller_timeout: Option<Duration>,
-    ) -> Result<Duration, NetError> {
+        let left = self.left_at(now);
         if left < self.min_net_time || left.is_zero() {
             return Err(NetError::BudgetExhausted {
                 left_ms: millis(left),
@@ -146,11 +118,6 @@ impl RequestBudget {
             .map_or(Duration::ZERO, |since| now.saturating_duration_since(since));
         self.budget
             .saturating_sub(self.spent.saturating_add(flying))
-    }
-
-    /// Records the time a call spent on the network.
-    pub fn finish_call(&mut self, spent: Duration) {
-        self.spent = self.spent.saturating_add(spent);
     }
 
     /// Calls made so far (refused ones included).

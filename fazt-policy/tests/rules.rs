@@ -11,14 +11,31 @@ use fazt_policy::{
 
 const MS: fn(u64) -> Duration = Duration::from_millis;
 
+/// Counts a call and returns its deadline, as the transport does.
+fn start(
+    b: &mut RequestBudget,
+    entry: Option<Duration>,
+    caller: Option<Duration>,
+) -> Result<Duration, NetError> {
+    b.count_call()?;
+    b.deadline_at(std::time::Instant::now(), entry, caller)
+}
+
+/// A call that spent `ms` on the network, as the transport reports it.
+fn spend(b: &mut RequestBudget, ms: u64) {
+    let t0 = std::time::Instant::now();
+    b.begin_flight(t0);
+    b.end_flight(t0 + MS(ms));
+}
+
 #[test]
 fn sixth_call_is_a_non_retryable_limit() {
     let mut b = RequestBudget::new(&Limits::default());
     for _ in 0..5 {
-        b.start_call(None, None).unwrap();
-        b.finish_call(MS(10));
+        start(&mut b, None, None).unwrap();
+        spend(&mut b, 10);
     }
-    let e = b.start_call(None, None).unwrap_err();
+    let e = start(&mut b, None, None).unwrap_err();
     assert_eq!(e, NetError::CallLimit { max: 5 });
     assert!(!e.is_retryable());
     assert_eq!(b.calls(), 5);
@@ -37,19 +54,19 @@ fn refused_calls_count_toward_the_limit() {
 #[test]
 fn deadline_is_the_smallest_of_call_budget_and_caller() {
     let mut b = RequestBudget::new(&Limits::default()); // 4000 call, 4000 budget
-    assert_eq!(b.start_call(None, None).unwrap(), MS(4000));
-    assert_eq!(b.start_call(None, Some(MS(1500))).unwrap(), MS(1500));
-    assert_eq!(b.start_call(Some(MS(2000)), None).unwrap(), MS(2000));
-    b.finish_call(MS(2500)); // 1500 left
-    assert_eq!(b.start_call(None, None).unwrap(), MS(1500));
-    assert_eq!(b.start_call(None, Some(MS(9000))).unwrap(), MS(1500));
+    assert_eq!(start(&mut b, None, None).unwrap(), MS(4000));
+    assert_eq!(start(&mut b, None, Some(MS(1500))).unwrap(), MS(1500));
+    assert_eq!(start(&mut b, Some(MS(2000)), None).unwrap(), MS(2000));
+    spend(&mut b, 2500); // 1500 left
+    assert_eq!(start(&mut b, None, None).unwrap(), MS(1500));
+    assert_eq!(start(&mut b, None, Some(MS(9000))).unwrap(), MS(1500));
 }
 
 #[test]
 fn budget_below_min_net_time_is_retryable() {
     let mut b = RequestBudget::new(&Limits::default());
-    b.finish_call(MS(3200)); // 800 left < 1000 minimum
-    let e = b.start_call(None, None).unwrap_err();
+    spend(&mut b, 3200); // 800 left < 1000 minimum
+    let e = start(&mut b, None, None).unwrap_err();
     assert_eq!(
         e,
         NetError::BudgetExhausted {
@@ -66,9 +83,9 @@ fn spent_budget_refuses_even_with_zero_minimum() {
     let mut limits = Limits::default();
     limits.set("min_net_time_ms", 0).unwrap();
     let mut b = RequestBudget::new(&limits);
-    b.finish_call(MS(5000));
+    spend(&mut b, 5000);
     assert!(matches!(
-        b.start_call(None, None),
+        start(&mut b, None, None),
         Err(NetError::BudgetExhausted { left_ms: 0, .. })
     ));
 }

@@ -2,7 +2,6 @@
 //! the same time.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use fazt_policy::{Limits, NetError, RequestBudget};
 use parking_lot::Mutex;
@@ -44,11 +43,6 @@ impl SharedBudget {
     /// Calls counted so far.
     pub fn calls(&self) -> u32 {
         self.0.lock().calls()
-    }
-
-    /// Budget left now, counting the calls in flight.
-    pub fn left(&self) -> Duration {
-        self.0.lock().left_at(Instant::now())
     }
 
     /// Runs `f` on the budget, locked.
