@@ -11,26 +11,27 @@
 // imports deno_core's ext:core).
 let op_fazt_invalid_option;
 let op_fazt_max_request_body;
-let op_fazt_max_request_headers;
+// fazt-policy's request rules: [max header bytes, framing a header,
+// forbidden methods] (op_fazt_request_rules).
+export let requestRules;
 
 export function setBodyOps(ops) {
   op_fazt_invalid_option = ops.op_fazt_invalid_option;
   op_fazt_max_request_body = ops.op_fazt_max_request_body;
-  op_fazt_max_request_headers = ops.op_fazt_max_request_headers;
+  requestRules = ops.op_fazt_request_rules();
 }
 
 // The refusal record of headers too large to send, or null: they are
-// measured here (UTF-16 units, never more than the bytes sent, and 4 bytes
-// of framing a header, as fazt-policy counts them), before a script's
+// measured here (UTF-16 units, never more than the bytes sent, plus the
+// framing of each header, as fazt-policy counts them), before a script's
 // strings (one huge string many times, or very many empty ones) are copied
 // out of the engine. The call counts, as every refused call does.
-const HEADER_FRAMING = 4;
-
 export function headersTooLarge(pairs) {
-  const max = op_fazt_max_request_headers();
+  const max = requestRules[0];
+  const framing = requestRules[1];
   let total = 0;
   for (let i = 0; i < pairs.length; i++) {
-    total += pairs[i][0].length + pairs[i][1].length + HEADER_FRAMING;
+    total += pairs[i][0].length + pairs[i][1].length + framing;
     if (total > max) {
       return op_fazt_invalid_option("headers", `the request's headers are over ${max} bytes`);
     }

@@ -20,6 +20,7 @@ import {
   bytesOf,
   headersTooLarge,
   netErrorFields,
+  requestRules,
   uncurry,
   viewByteLength,
 } from "ext:fazt_net/body.js";
@@ -869,7 +870,6 @@ bodyMethods(Response.prototype, (r) => responseState(r));
 
 // --- Request.
 
-const FORBIDDEN_METHODS = ["CONNECT", "TRACE", "TRACK"];
 const NORMALIZED_METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"];
 const REDIRECT_MODES = ["follow", "error", "manual"];
 
@@ -918,7 +918,7 @@ class Request {
       const m = byteString(o.method, "method");
       if (!isToken(m)) throw new TypeErrorCtor(`Request: ${JSONStringify(m)} is not a valid method`);
       const upper = StringPrototypeToUpperCase(m);
-      if (ArrayPrototypeIndexOf(FORBIDDEN_METHODS, upper) >= 0) {
+      if (ArrayPrototypeIndexOf(requestRules[2], upper) >= 0) {
         throw new TypeErrorCtor(`Request: ${JSONStringify(m)} is a forbidden method`);
       }
       this.#method = ArrayPrototypeIndexOf(NORMALIZED_METHODS, upper) >= 0 ? upper : m;

@@ -103,7 +103,7 @@ deno_core::extension!(
         op::op_fazt_invalid_option,
         op::op_fazt_console,
         op::op_fazt_max_request_body,
-        op::op_fazt_max_request_headers,
+        op::op_fazt_request_rules,
         op::op_fazt_timer_set,
         op::op_fazt_timer_wait,
         op::op_fazt_parse_url,

@@ -952,13 +952,19 @@ pub(crate) fn op_fazt_max_request_body(state: Rc<RefCell<OpState>>) -> u64 {
     })
 }
 
-/// The most bytes of request headers a call may send
-/// (`fazt_policy::headers::MAX_REQUEST_HEADER_BYTES`), for the preludes to
-/// refuse larger ones before they are copied out of the engine.
-#[op2(fast)]
-#[number]
-pub(crate) fn op_fazt_max_request_headers() -> u64 {
-    fazt_policy::headers::MAX_REQUEST_HEADER_BYTES
+/// fazt-policy's request rules the preludes apply before anything leaves
+/// the engine, so that they are written once: `[the most bytes of request
+/// headers, the bytes of framing each header adds, the forbidden methods]`
+/// (`fazt_policy::headers`).
+#[op2]
+#[serde]
+pub(crate) fn op_fazt_request_rules() -> (u64, u64, &'static [&'static str]) {
+    use fazt_policy::headers::{FORBIDDEN_METHODS, HEADER_FRAMING, MAX_REQUEST_HEADER_BYTES};
+    (
+        MAX_REQUEST_HEADER_BYTES,
+        HEADER_FRAMING as u64,
+        FORBIDDEN_METHODS,
+    )
 }
 
 /// The refusal record for an option the prelude found to have the wrong

@@ -25,7 +25,7 @@ pub const ALLOWED_OPS: &[&str] = &[
     "op_fazt_invalid_option",
     "op_fazt_console",
     "op_fazt_max_request_body",
-    "op_fazt_max_request_headers",
+    "op_fazt_request_rules",
     // fazt_sandbox (js/sandbox.js)
     "op_fazt_set_completion",
     "op_set_format_exception_callback",
