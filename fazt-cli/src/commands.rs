@@ -251,7 +251,6 @@ fn render_explanation(e: &Explanation, app: Option<&str>) -> String {
     out
 }
 
-/// What the user can do about a refusal, where there is something.
 pub(crate) fn stats(g: &Global, as_json: bool) -> Result<(), Failure> {
     let store = open_store(g)?;
     let stats = store.host_stats()?;
@@ -498,6 +497,9 @@ pub(crate) fn run(g: &Global, script: &Path, app: Option<&str>) -> Result<(), Fa
         text.push_str(line);
         text.push('\n');
     }
+    let fix = out
+        .uncaught_refusal()
+        .and_then(|refusal| crate::remedy::remedy(refusal, app));
     match out.result {
         Ok(v) => {
             if !v.is_null() {
@@ -508,14 +510,8 @@ pub(crate) fn run(g: &Global, script: &Path, app: Option<&str>) -> Result<(), Fa
         Err(e) => {
             print(&text)?;
             eprintln!("{e}");
-            if let fazt_js::ScriptError::Net {
-                refusal: Some(refusal),
-                ..
-            } = &e
-            {
-                if let Some(fix) = crate::remedy::remedy(refusal, app) {
-                    eprintln!("fix: {fix}");
-                }
+            if let Some(fix) = fix {
+                eprintln!("fix: {fix}");
             }
             Err(Failure::Reported)
         }

@@ -128,6 +128,7 @@ fn tour(dir: &std::path::Path) -> Result<(), Failure> {
         let run = runner.run(Some("demo"), &script.replace("BASE", &base));
         let results = run
             .result
+            .as_ref()
             .map_err(|e| Failure::Other(anyhow::anyhow!("demo script failed: {e}")))?;
         script_saw_secret |= results.to_string().contains(SECRET);
         for r in results.as_array().into_iter().flatten() {
@@ -145,9 +146,7 @@ fn tour(dir: &std::path::Path) -> Result<(), Failure> {
                     "  REFUSED  {what}\n           {url} -> {message}\n"
                 ));
                 let fix = run
-                    .refusals
-                    .iter()
-                    .find(|e| e.to_string() == message)
+                    .refusal(message)
                     .and_then(|e| crate::remedy::remedy(e, Some("demo")));
                 if let Some(fix) = fix {
                     out.push_str(&format!("           fix: {fix}\n"));

@@ -60,18 +60,6 @@ impl Refusals {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         kept.iter().cloned().collect()
     }
-
-    /// The newest refusal whose message is `message`.
-    pub fn matching(&self, message: &str) -> Option<NetError> {
-        let kept = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        kept.iter()
-            .rev()
-            .find(|e| e.to_string() == message)
-            .cloned()
-    }
 }
 
 impl FetchContext {

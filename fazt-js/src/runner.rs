@@ -75,6 +75,26 @@ pub struct RunOutput {
     pub refusals: Vec<fazt_policy::NetError>,
 }
 
+impl RunOutput {
+    /// The newest refusal the run's calls met whose message is `message`
+    /// (a script only ever sees a refusal's text).
+    pub fn refusal(&self, message: &str) -> Option<&fazt_policy::NetError> {
+        self.refusals
+            .iter()
+            .rev()
+            .find(|e| e.to_string() == message)
+    }
+
+    /// The refusal behind the run's uncaught network error, if it ended
+    /// with one: its host, rule and limits, to say what fixes it.
+    pub fn uncaught_refusal(&self) -> Option<&fazt_policy::NetError> {
+        match &self.result {
+            Err(ScriptError::Net { message, .. }) => self.refusal(message),
+            _ => None,
+        }
+    }
+}
+
 /// Why a run failed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -96,10 +116,8 @@ pub enum ScriptError {
         /// The full message.
         message: String,
         /// Where the call was made (the innermost frame in the script).
+        /// The refusal itself is [`RunOutput::uncaught_refusal`].
         location: Option<ScriptLocation>,
-        /// The refusal itself, with its host, rule and limits, when the
-        /// host made the call in this run (to say what fixes it).
-        refusal: Option<Box<fazt_policy::NetError>>,
     },
     /// Any other uncaught exception, or a syntax error.
     Uncaught {
@@ -452,11 +470,7 @@ impl Prepared {
             .map(|c| c.lines)
             .unwrap_or_default();
         let (calls, result, refusals) = match state.try_borrow::<FetchContext>() {
-            Some(ctx) => (
-                ctx.budget.calls(),
-                with_refusal(result, &ctx.refusals),
-                ctx.refusals.all(),
-            ),
+            Some(ctx) => (ctx.budget.calls(), result, ctx.refusals.all()),
             None => (
                 state
                     .try_borrow::<RemoteFetch>()
@@ -471,31 +485,6 @@ impl Prepared {
             calls,
             refusals,
         }
-    }
-}
-
-/// `result` with the refusal behind an uncaught network error, from the
-/// run's `refusals`.
-pub(crate) fn with_refusal(
-    result: Result<serde_json::Value, ScriptError>,
-    refusals: &crate::Refusals,
-) -> Result<serde_json::Value, ScriptError> {
-    match result {
-        Err(ScriptError::Net {
-            code,
-            message,
-            location,
-            ..
-        }) => {
-            let refusal = refusals.matching(&message).map(Box::new);
-            Err(ScriptError::Net {
-                code,
-                message,
-                location,
-                refusal,
-            })
-        }
-        other => other,
     }
 }
 
@@ -645,7 +634,6 @@ fn uncaught(e: &deno_core::error::JsError) -> ScriptError {
                 code: code.to_string(),
                 message: truncate(message.to_string()),
                 location,
-                refusal: None,
             };
         }
     }

@@ -615,7 +615,6 @@ pub(crate) fn run_spawned(
             // The worker's count includes calls it refused itself; the
             // parent's, every call it was sent (a worker cannot lower it).
             out.calls = out.calls.max(calls);
-            out.result = crate::runner::with_refusal(out.result, &ctx.refusals);
             out.refusals = ctx.refusals.all();
             out
         }

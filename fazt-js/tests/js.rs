@@ -492,11 +492,11 @@ fn console_output_is_captured() {
 fn uncaught_net_error_and_await() {
     let env = default_env();
     let out = env.run(r#"fazt.net.fetch("https://evil.test/")"#);
+    let refusal = out.uncaught_refusal().cloned();
     match out.result {
         Err(ScriptError::Net {
             code,
             message,
-            refusal,
             location,
         }) => {
             // Where the call was made, as data.
@@ -515,7 +515,7 @@ fn uncaught_net_error_and_await() {
             );
             // The refusal itself, for the host to explain.
             assert!(
-                matches!(refusal.as_deref(), Some(NetError::NotAllowlisted { host, .. }) if host == "evil.test"),
+                matches!(&refusal, Some(NetError::NotAllowlisted { host, .. }) if host == "evil.test"),
                 "{refusal:?}"
             );
         }
@@ -531,16 +531,12 @@ fn uncaught_net_error_and_await() {
         r#"fazt.net.fetch("https://evil.test/")"#,
         r#"fetch("https://evil.test/")"#,
     ] {
-        match isolated.run(None, script).result {
-            Err(ScriptError::Net {
-                refusal: Some(refusal),
-                ..
-            }) => assert!(
-                matches!(&*refusal, NetError::NotAllowlisted { host, .. } if host == "evil.test"),
-                "{refusal:?}"
-            ),
-            other => panic!("{script}: {other:?}"),
-        }
+        let out = isolated.run(None, script);
+        assert!(
+            matches!(out.uncaught_refusal(), Some(NetError::NotAllowlisted { host, .. }) if host == "evil.test"),
+            "{script}: {:?}",
+            out.result
+        );
     }
     let v = env.value(r#"(async () => { const r = await fazt.net.fetch("BASE/json"); return r.json().items; })()"#);
     assert_eq!(v, json!([1, 2, 3]));
