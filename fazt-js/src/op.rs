@@ -12,7 +12,7 @@ use fazt_policy::{Limits, NetError};
 use fazt_transport::{Counted, EgressClient, RedirectMode, Request, SharedBudget};
 use serde::{Deserialize, Serialize};
 
-use crate::worker::{FetchReply, RemoteBody, RemoteFetch};
+use crate::worker::{FetchReply, RemoteFetch};
 
 /// Per-run state kept in the runtime's `OpState`: which client, for which
 /// app, what is left of the run's budget, and the run's concurrency slots.
@@ -392,10 +392,57 @@ fn body_text(body: &[u8]) -> String {
     String::from_utf8_lossy(body).into_owned()
 }
 
+/// A call's body as the fetch ops receive it (and a worker sends it to
+/// its parent).
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum CallBody {
+    /// No body.
+    None,
+    /// The bytes.
+    Bytes(Vec<u8>),
+    /// Over the request body limit: only its size crosses (the call is
+    /// counted and refused by the request body rule).
+    OverLimit(u64),
+}
+
+impl CallBody {
+    /// The body the ops were given as `body`, `kind` and `size` (see
+    /// js/body.js): text as it is, bytes as a binary string.
+    fn from_op(body: String, kind: u8, size: f64) -> Result<CallBody, NetError> {
+        Ok(match kind {
+            BODY_TEXT => CallBody::Bytes(body.into_bytes()),
+            BODY_BINARY => CallBody::Bytes(binary_string_bytes(&body).ok_or_else(|| {
+                NetError::InvalidOption {
+                    option: "body".into(),
+                    reason: "a binary body holds a character above U+00FF".into(),
+                }
+            })?),
+            BODY_OVER_LIMIT => CallBody::OverLimit(size.max(0.0) as u64),
+            _ => CallBody::None,
+        })
+    }
+}
+
+impl FetchContext {
+    /// [`start`](Self::start) with the body as the ops receive it: one the
+    /// prelude kept in the engine, over the limit, is counted and refused.
+    pub(crate) fn start_body(
+        &self,
+        args: FetchArgs,
+        body: CallBody,
+    ) -> Result<StartedCall, NetError> {
+        match body {
+            CallBody::None => self.start(args, None),
+            CallBody::Bytes(bytes) => self.start(args, Some(bytes)),
+            CallBody::OverLimit(size) => Err(refuse_kept_body(self, size)),
+        }
+    }
+}
+
 /// A call whose body the prelude kept in the engine because it measured
 /// `size` bytes, over `op_fazt_max_request_body`: counted, and refused by
 /// the request body rule.
-pub(crate) fn refuse_kept_body(ctx: &FetchContext, size: u64) -> NetError {
+fn refuse_kept_body(ctx: &FetchContext, size: u64) -> NetError {
     let limits = *ctx.client.policy().limits();
     match ctx
         .budget
@@ -498,7 +545,7 @@ enum Route {
     /// Counted and checked here, made by this process's client.
     Local(StartedCall, RunSlots),
     /// Made by the parent process (an isolated run's worker).
-    Remote(RemoteFetch, FetchArgs, RemoteBody),
+    Remote(RemoteFetch, FetchArgs, CallBody),
     /// Refused before it was made.
     Refused(Outcome),
 }
@@ -524,16 +571,10 @@ fn route(
         if let Err(e) = remote.count_call() {
             return Route::Refused(error_outcome(&e));
         }
-        let body = match body_kind {
-            BODY_TEXT => RemoteBody::Bytes(body.into_bytes()),
-            BODY_BINARY => match binary_string_bytes(&body) {
-                Some(bytes) => RemoteBody::Bytes(bytes),
-                None => RemoteBody::None,
-            },
-            BODY_OVER_LIMIT => RemoteBody::OverLimit(body_size.max(0.0) as u64),
-            _ => RemoteBody::None,
+        return match CallBody::from_op(body, body_kind, body_size) {
+            Ok(body) => Route::Remote(remote.clone(), args, body),
+            Err(e) => Route::Refused(error_outcome(&e)),
         };
-        return Route::Remote(remote.clone(), args, body);
     }
     let Some(ctx) = state.try_borrow::<FetchContext>() else {
         return Route::Refused(error_outcome(&NetError::InvalidOption {
@@ -542,26 +583,8 @@ fn route(
                 .into(),
         }));
     };
-    let body = match body_kind {
-        BODY_TEXT => Some(body.into_bytes()),
-        BODY_BINARY => match binary_string_bytes(&body) {
-            Some(bytes) => Some(bytes),
-            None => {
-                return Route::Refused(error_outcome(&NetError::InvalidOption {
-                    option: "body".into(),
-                    reason: "a binary body holds a character above U+00FF".into(),
-                }))
-            }
-        },
-        BODY_OVER_LIMIT => {
-            return Route::Refused(error_outcome(&refuse_kept_body(
-                ctx,
-                body_size.max(0.0) as u64,
-            )));
-        }
-        _ => None,
-    };
-    match ctx.start(args, body) {
+    match CallBody::from_op(body, body_kind, body_size).and_then(|body| ctx.start_body(args, body))
+    {
         Ok(call) => Route::Local(call, ctx.slots.clone()),
         Err(e) => Route::Refused(error_outcome(&e)),
     }

@@ -37,7 +37,7 @@ use fazt_policy::{Limits, NetError};
 use fazt_transport::SharedBudget;
 use serde::{Deserialize, Serialize};
 
-use crate::op::{error_parts, refuse_kept_body, FetchArgs, FetchContext, FetchOk, RunSlots, Slot};
+use crate::op::{error_parts, CallBody, FetchArgs, FetchContext, FetchOk, RunSlots, Slot};
 use crate::runner::{failed_run, Prepared};
 use crate::{RunOutput, ScriptError, ScriptRunner, STUCK_AFTER};
 
@@ -109,22 +109,10 @@ enum FromChild {
         id: u64,
         url: String,
         args: RemoteArgs,
-        body: RemoteBody,
+        body: CallBody,
     },
     /// The run ended.
     Done(RunOutput),
-}
-
-/// A call's body on the wire.
-#[derive(Serialize, Deserialize)]
-pub(crate) enum RemoteBody {
-    /// No body.
-    None,
-    /// The bytes.
-    Bytes(Vec<u8>),
-    /// Over the request body limit: only its size crosses (the parent
-    /// counts the call and refuses it).
-    OverLimit(u64),
 }
 
 /// [`FetchArgs`] on the wire.
@@ -270,7 +258,7 @@ impl RemoteFetch {
         self.budget.calls()
     }
 
-    fn send(&self, args: FetchArgs, body: RemoteBody, waiter: Waiter) {
+    fn send(&self, args: FetchArgs, body: CallBody, waiter: Waiter) {
         let id = {
             let mut w = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
             if w.closed {
@@ -335,7 +323,7 @@ impl RemoteFetch {
 
     /// Sends one call, holding `slot`, to the parent and blocks until it
     /// answers.
-    pub(crate) fn call(&self, args: FetchArgs, body: RemoteBody, slot: Slot) -> FetchReply {
+    pub(crate) fn call(&self, args: FetchArgs, body: CallBody, slot: Slot) -> FetchReply {
         let (tx, rx) = mpsc::sync_channel(1);
         self.send(
             args,
@@ -354,7 +342,7 @@ impl RemoteFetch {
     pub(crate) async fn call_async(
         &self,
         args: FetchArgs,
-        body: RemoteBody,
+        body: CallBody,
         slot: Slot,
     ) -> FetchReply {
         let (tx, rx) = tokio::sync::oneshot::channel();
@@ -573,12 +561,7 @@ pub(crate) fn run_spawned(
                     // Counted and checked here, in order, and made on a
                     // thread of its own. Threads per run are bounded by
                     // max_calls: a call beyond it is refused right here.
-                    let started = match body {
-                        RemoteBody::None => ctx.start(args, None),
-                        RemoteBody::Bytes(bytes) => ctx.start(args, Some(bytes)),
-                        RemoteBody::OverLimit(size) => Err(refuse_kept_body(&ctx, size)),
-                    };
-                    match started {
+                    match ctx.start_body(args, body) {
                         Err(e) => answer(id, error_reply(&e))?,
                         Ok(call) => {
                             let answer_later = answer.clone();
