@@ -7,7 +7,7 @@
 // later is captured here, before the clean-up.
 import { core } from "ext:core/mod.js";
 
-const { op_fazt_set_completion, op_set_format_exception_callback } = core.ops;
+const { op_fazt_set_completion, op_fazt_seal_later, op_set_format_exception_callback } = core.ops;
 const JSONStringify = JSON.stringify;
 const TypeErrorCtor = TypeError;
 const StringCtor = String;
@@ -68,12 +68,15 @@ const KEEP = new Set([...ECMASCRIPT, ...DOCUMENTED]);
 // `WebAssembly`, `Temporal` and its slot symbols today) is removed without
 // anyone having to know it exists. `SharedArrayBuffer` goes too, as on the
 // web without cross-origin isolation: no other agent can share it, and the
-// engine counts its memory against the heap limit only late. A property that cannot be deleted makes
-// this module throw, and the runtime fails to start: it fails closed.
-for (const key of ReflectOwnKeys(globalThis)) {
-  if (typeof key === "string" && KEEP.has(key)) continue;
-  if (!ReflectDeleteProperty(globalThis, key)) {
-    throw new TypeErrorCtor(`cannot remove global ${String(key)}`);
+// engine counts its memory against the heap limit only late. A property
+// that cannot be deleted makes the seal throw, and the runtime fails to
+// start: it fails closed.
+function removeGlobals() {
+  for (const key of ReflectOwnKeys(globalThis)) {
+    if (typeof key === "string" && KEEP.has(key)) continue;
+    if (!ReflectDeleteProperty(globalThis, key)) {
+      throw new TypeErrorCtor(`cannot remove global ${String(key)}`);
+    }
   }
 }
 
@@ -97,13 +100,15 @@ const atomics = {
     return 0;
   },
 };
-for (const name of ["wait", "waitAsync", "notify"]) {
-  ObjectDefineProperty(Atomics, name, {
-    value: atomics[name],
-    writable: true,
-    enumerable: false,
-    configurable: true,
-  });
+function replaceAtomicsWaits() {
+  for (const name of ["wait", "waitAsync", "notify"]) {
+    ObjectDefineProperty(Atomics, name, {
+      value: atomics[name],
+      writable: true,
+      enumerable: false,
+      configurable: true,
+    });
+  }
 }
 
 // How a thrown value is described: `Name: message` for an Error, the text
@@ -171,19 +176,21 @@ function dataProperty(o, key) {
 // script can plant values there that make that conversion panic or abort.
 // A script's failure therefore crosses as the string `describe` made, and
 // the host's own description of an uncaught value is the same text.
-op_set_format_exception_callback((e) => `Uncaught ${describe(e)}`);
-
+//
 // An exception thrown by a queueMicrotask callback is reported, as a
 // browser reports it, on the console, and the run goes on.
-const consoleError = globalThis.console.error;
-core.setReportExceptionCallback((e) => consoleError(`Uncaught ${describe(e)}`));
-
+//
 // A promise rejected with no handler ends the run, as it ends a Deno or
 // Node process: `Uncaught (in promise) <reason>`, described here (the
 // reason is the script's value) so that deno_core only ever sees a string.
-core.setUnhandledPromiseRejectionHandler((_promise, reason) => {
-  throw `(in promise) ${failure(reason)}`;
-});
+const consoleError = globalThis.console.error;
+function installHandlers() {
+  op_set_format_exception_callback((e) => `Uncaught ${describe(e)}`);
+  core.setReportExceptionCallback((e) => consoleError(`Uncaught ${describe(e)}`));
+  core.setUnhandledPromiseRejectionHandler((_promise, reason) => {
+    throw `(in promise) ${failure(reason)}`;
+  });
+}
 
 // The stack a script reads is formatted here, within bounds, instead of by
 // deno_core (which aborts when the text does not fit in the heap): a
@@ -207,16 +214,18 @@ function prepareStackTrace(error, callsites) {
   return out;
 }
 
-ObjectDefineProperty(Error, "prepareStackTrace", {
-  get() {
-    return userPrepareStackTrace ?? prepareStackTrace;
-  },
-  set(f) {
-    userPrepareStackTrace = typeof f === "function" && f !== prepareStackTrace ? f : undefined;
-  },
-  enumerable: false,
-  configurable: false,
-});
+function installPrepareStackTrace() {
+  ObjectDefineProperty(Error, "prepareStackTrace", {
+    get() {
+      return userPrepareStackTrace ?? prepareStackTrace;
+    },
+    set(f) {
+      userPrepareStackTrace = typeof f === "function" && f !== prepareStackTrace ? f : undefined;
+    },
+    enumerable: false,
+    configurable: false,
+  });
+}
 
 // The engine layer runs JS of its own while the host holds internal state:
 // it builds stack-trace call sites with `rows.map(...)`, and it fills
@@ -228,11 +237,13 @@ ObjectDefineProperty(Error, "prepareStackTrace", {
 // species getter that `map` consults cannot be replaced. Existing
 // properties stay writable, so assigning `toString` or `constructor` on
 // ordinary objects keeps working.
-ObjectPreventExtensions(ObjectPrototype);
-ObjectPreventExtensions(ArrayPrototype);
-ObjectDefineProperty(ArrayPrototype, "map", { writable: false, configurable: false });
-ObjectDefineProperty(ArrayPrototype, "constructor", { writable: false, configurable: false });
-ObjectDefineProperty(Array, SymbolSpecies, { configurable: false });
+function fixEnginePaths() {
+  ObjectPreventExtensions(ObjectPrototype);
+  ObjectPreventExtensions(ArrayPrototype);
+  ObjectDefineProperty(ArrayPrototype, "map", { writable: false, configurable: false });
+  ObjectDefineProperty(ArrayPrototype, "constructor", { writable: false, configurable: false });
+  ObjectDefineProperty(Array, SymbolSpecies, { configurable: false });
+}
 
 // The script's name and source, for the locations of its failures.
 let scriptName = "script.js";
@@ -320,6 +331,16 @@ function sourceLine(position) {
 function evaluate(source, name) {
   scriptName = typeof name === "string" ? name : scriptName;
   scriptSource = source;
+  // The engine remembers the backtrace of a value thrown and not yet
+  // caught by script code, and skips building one for the next throw while
+  // it does: a runtime restored from the snapshot starts with one left
+  // from its restoring, a fresh runtime without. Catching a throw here
+  // forgets it, so every script starts from the same state.
+  try {
+    throw 0;
+  } catch {
+    // Nothing: the catch is the point.
+  }
   let value;
   try {
     // The engine names the script's code "<script>" (QuickJS, patched);
@@ -356,4 +377,26 @@ function complete(value, maxUnits) {
   }
 }
 
-op_fazt_set_completion(evaluate, complete);
+// The seal: everything above that changes the global or deno_core's state,
+// and the registration of the two functions the host runs a script with.
+// A runtime restored from a startup snapshot was snapshotted unsealed
+// (deno_core finds `Deno.core` on the global when it restores, and the
+// engine its own helpers), so the host seals each runtime right after
+// creating it, before any script runs (sandbox::seal, through the name the
+// op gives, which the seal removes with the other names). An embedder's runtime
+// seals as this module loads.
+function seal() {
+  removeGlobals();
+  replaceAtomicsWaits();
+  installHandlers();
+  installPrepareStackTrace();
+  fixEnginePaths();
+  op_fazt_set_completion(evaluate, complete);
+}
+
+const sealName = op_fazt_seal_later();
+if (sealName === null) {
+  seal();
+} else {
+  ObjectDefineProperty(globalThis, sealName, { value: seal, configurable: true });
+}

@@ -54,6 +54,7 @@ mod op;
 mod pool;
 mod runner;
 pub mod sandbox;
+mod snapshot;
 pub mod worker;
 
 pub use op::{
@@ -64,6 +65,7 @@ pub use runner::{
     RunOutput, ScriptError, ScriptLocation, ScriptRunner, DEFAULT_HEAP_LIMIT, DEFAULT_SCRIPT_NAME,
     STUCK_AFTER,
 };
+pub use snapshot::build_startup_snapshot;
 
 /// The environment variable that turns off the QuickJS backend's on-disk
 /// bytecode cache.
@@ -115,9 +117,11 @@ deno_core::extension!(
 
 deno_core::extension!(
     fazt_sandbox,
-    ops = [op::op_fazt_set_completion],
+    ops = [op::op_fazt_set_completion, op::op_fazt_seal_later],
     esm_entry_point = "ext:fazt_sandbox/sandbox.js",
     esm = [dir "js", "sandbox.js"],
+    options = { seal: sandbox::Seal },
     middleware = sandbox::allow_op,
-    docs = "The script sandbox: a global of ECMAScript and the documented names only, and every op the preludes do not use disabled. Load it last."
+    state = |state, options| state.put(options.seal),
+    docs = "The script sandbox: a global of ECMAScript and the documented names only, and every op the preludes do not use disabled. Load it last; `init(Seal::OnLoad)` for a runtime created from scratch."
 );

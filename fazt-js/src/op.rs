@@ -1020,6 +1020,18 @@ pub(crate) fn op_fazt_console(state: Rc<RefCell<OpState>>, #[string] line: Strin
     }
 }
 
+/// The name js/sandbox.js leaves its seal under for the host to call
+/// ([`Seal::ByHost`](crate::sandbox::Seal::ByHost)), or nothing when it
+/// seals the global as it loads.
+#[op2]
+#[string]
+pub(crate) fn op_fazt_seal_later(state: &OpState) -> Option<&'static str> {
+    match state.try_borrow::<crate::sandbox::Seal>() {
+        Some(crate::sandbox::Seal::ByHost) => Some(crate::sandbox::SEAL_NAME),
+        _ => None,
+    }
+}
+
 /// Registers the sandbox's functions (see [`Completion`]); only the first
 /// registration counts.
 #[op2(fast, reentrant)]

@@ -12,11 +12,6 @@ use crate::runner::{abandoned, failed_run, Prepared, ENGINE_FAILED, RUN_STACK_SI
 use crate::worker::{run_spawned, spawn_worker, Spawned};
 use crate::{RunOutput, ScriptRunner};
 
-/// Runtimes one thread creates before it hands over to a new thread. The
-/// QuickJS backend keeps per-thread engine state that grows with every
-/// runtime a thread creates: a thread fails to create its 268th.
-const RUNTIMES_PER_THREAD: usize = 200;
-
 /// Runs scripts like [`ScriptRunner::run`], on `workers` threads that each
 /// create their next runtime as soon as their last run ends.
 ///
@@ -268,15 +263,18 @@ struct Worker {
 }
 
 enum Generation {
-    /// Created its share of runtimes, or could not create one more.
+    /// Could not create one more runtime.
     Spent,
     /// The pool was dropped.
     Closed,
 }
 
 impl Worker {
-    /// Runs generations of engine threads until the queue closes. A
-    /// generation that panicked is replaced like one that was spent.
+    /// Runs generations of engine threads until the queue closes: one
+    /// thread serves every run while it can create runtimes (the engine
+    /// frees what each runtime used when it is dropped, so a thread does
+    /// not wear out). A generation that panicked, or could not create a
+    /// runtime, is replaced by a fresh thread.
     fn supervise(self) {
         let this = Arc::new(self);
         while !this.closed.load(Ordering::SeqCst) {
@@ -297,20 +295,22 @@ impl Worker {
         }
     }
 
-    /// Creates a runtime, waits for a run, runs it; up to the per-thread
-    /// limit.
+    /// Creates a runtime, waits for a run, runs it; again, until the queue
+    /// closes or a runtime cannot be created.
     fn generation(&self) -> Generation {
-        for made in 0..RUNTIMES_PER_THREAD {
+        let mut fresh = true;
+        loop {
             let prepared = Prepared::new(&self.runner);
             if prepared.is_err() {
                 self.failures.fetch_add(1, Ordering::SeqCst);
                 // A thread that has made runtimes hands over; a fresh one
                 // that cannot answers the next run with the error, so that
                 // runs do not wait on an engine that cannot start.
-                if made > 0 {
+                if !fresh {
                     return Generation::Spent;
                 }
             }
+            fresh = false;
             let job = {
                 let queue = self.jobs.lock().unwrap_or_else(PoisonError::into_inner);
                 queue.recv()
@@ -328,6 +328,5 @@ impl Worker {
                 return Generation::Spent;
             }
         }
-        Generation::Spent
     }
 }

@@ -40,6 +40,8 @@ pub struct ScriptRunner {
     isolated: Option<PathBuf>,
     /// The name a script's stack frames and failures show.
     script_name: String,
+    /// Whether runtimes are restored from the startup snapshot.
+    snapshot: bool,
 }
 
 /// The name of a script whose runner was not given one.
@@ -164,7 +166,29 @@ impl ScriptRunner {
             heap_limit: DEFAULT_HEAP_LIMIT,
             isolated: None,
             script_name: DEFAULT_SCRIPT_NAME.to_string(),
+            snapshot: true,
         }
+    }
+
+    /// Whether runs restore their runtime from the process's startup
+    /// snapshot (the default; see
+    /// [`build_startup_snapshot`](crate::build_startup_snapshot)) or create
+    /// it from scratch. Either way each run gets a runtime of its own and
+    /// the script sees the same global.
+    pub fn startup_snapshot(mut self, restore: bool) -> Self {
+        self.snapshot = restore;
+        self
+    }
+
+    /// The snapshot this runner's next runtime is restored from, if any:
+    /// counts the runtime towards building it (see
+    /// [`note_runtime_wanted`](crate::snapshot::note_runtime_wanted)).
+    pub(crate) fn snapshot_for_next_runtime(&self) -> Option<&'static [u8]> {
+        if !self.snapshot {
+            return None;
+        }
+        crate::snapshot::note_runtime_wanted();
+        crate::snapshot::ready()
     }
 
     /// Runs every script in a child process started from `worker_exe`
@@ -214,11 +238,13 @@ impl ScriptRunner {
     /// expression: `(async () => { ... })()`.
     ///
     /// The run happens on a thread of its own, which ends with it: the
-    /// QuickJS backend keeps per-thread engine state that grows with every
-    /// runtime a thread creates (a thread fails to create its ~270th), and a
-    /// dedicated thread also keeps the run apart from any runtime the caller
-    /// has on its own thread. Creating the runtime is most of a run's time
-    /// (~20 ms); a [`ScriptPool`](crate::ScriptPool) creates it ahead.
+    /// caller waits at most until the deadline (a run the engine cannot
+    /// stop is left on its thread), and the run stays apart from any
+    /// runtime the caller has on its own thread. The runtime is restored
+    /// from the process's startup snapshot once it is built (see
+    /// [`build_startup_snapshot`](crate::build_startup_snapshot)), or
+    /// created from scratch (~15 ms) until then; a
+    /// [`ScriptPool`](crate::ScriptPool) prepares it ahead.
     ///
     /// The answer comes by `exec_timeout_ms` plus [`STUCK_AFTER`] at the
     /// latest. A run the engine cannot stop by then (see
@@ -332,35 +358,41 @@ impl Prepared {
     /// Creates the runtime on the calling thread, which must also run it.
     ///
     /// # Errors
-    /// The engine's message when it cannot start a runtime (on QuickJS, a
-    /// thread's 268th runtime fails this way).
+    /// The engine's message when it cannot start or seal a runtime.
     pub(crate) fn new(runner: &ScriptRunner) -> Result<Prepared, String> {
         Prepared::with_backend(
             Backend::Local(runner.client.clone()),
             runner.limits,
             runner.heap_limit,
             runner.script_name.clone(),
+            runner.snapshot_for_next_runtime(),
         )
     }
 
-    /// A runtime whose calls go to the parent process.
+    /// A runtime whose calls go to the parent process, restored from
+    /// `snapshot` (the parent's) if there is one.
     pub(crate) fn new_remote(
         limits: Limits,
         heap_limit: usize,
         name: String,
         remote: RemoteFetch,
+        snapshot: Option<&'static [u8]>,
     ) -> Result<Prepared, String> {
-        Prepared::with_backend(Backend::Remote(remote), limits, heap_limit, name)
+        Prepared::with_backend(Backend::Remote(remote), limits, heap_limit, name, snapshot)
     }
 
+    /// Restores the runtime from `snapshot`, or creates it from scratch,
+    /// and seals its global.
     fn with_backend(
         backend: Backend,
         limits: Limits,
         heap_limit: usize,
         name: String,
+        snapshot: Option<&'static [u8]>,
     ) -> Result<Prepared, String> {
         let mut runtime = JsRuntime::try_new(RuntimeOptions {
-            extensions: vec![crate::fazt_net::init(), crate::fazt_sandbox::init()],
+            extensions: crate::snapshot::extensions(),
+            startup_snapshot: snapshot,
             create_params: Some(v8::CreateParams::default().heap_limits(0, heap_limit)),
             ..Default::default()
         })
@@ -383,6 +415,8 @@ impl Prepared {
                 }
             });
         }
+        crate::sandbox::seal(&mut runtime)
+            .map_err(|e| format!("could not create a script runtime: {e}"))?;
         Ok(Prepared {
             runtime,
             out_of_memory,

@@ -8,8 +8,17 @@
 //! `Deno` from the global, so a script reaches no op directly at all: the
 //! allowlist is the second wall, for whatever path to `Deno.core.ops` a
 //! future engine or deno_core version opens.
+//!
+//! # Sealing
+//! js/sandbox.js removes names from the global and registers its handlers
+//! in a *seal*. A runtime created from scratch ([`Seal::OnLoad`]) is sealed
+//! as the module loads. A runtime restored from a startup snapshot cannot
+//! be: deno_core finds `Deno.core` on the global when it restores one, and
+//! the engine its own helpers when it takes the snapshot. So the snapshot
+//! is taken unsealed ([`Seal::ByHost`]), and [`seal`] seals each restored
+//! runtime before anything else runs in it.
 
-use deno_core::OpDecl;
+use deno_core::{v8, JsRuntime, OpDecl};
 
 /// The ops a sandboxed runtime keeps: the ones fazt's preludes call, and
 /// the ones deno_core's own JS calls while it starts a runtime and runs its
@@ -28,6 +37,7 @@ pub const ALLOWED_OPS: &[&str] = &[
     "op_fazt_request_rules",
     // fazt_sandbox (js/sandbox.js)
     "op_fazt_set_completion",
+    "op_fazt_seal_later",
     "op_set_format_exception_callback",
     // deno_core's ext:core, while it starts
     "op_get_ext_import_meta_proto",
@@ -50,4 +60,69 @@ pub fn allow_op(op: OpDecl) -> OpDecl {
     } else {
         op.disable()
     }
+}
+
+/// When js/sandbox.js seals a runtime's global; the option of
+/// [`fazt_sandbox::init`](crate::fazt_sandbox::init).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Seal {
+    /// As the module loads: for a runtime created from scratch, such as an
+    /// embedder's.
+    OnLoad,
+    /// When the host calls [`seal`]: for a runtime to be snapshotted. Every
+    /// runtime restored from it must be sealed before it runs a script.
+    ByHost,
+}
+
+/// The global name the unsealed sandbox leaves its seal under; the seal
+/// removes it with the other names.
+pub const SEAL_NAME: &str = "__faztSeal";
+
+/// Why [`seal`] failed; the runtime must not run a script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SealError {
+    /// The global has no seal: the runtime has no `fazt_sandbox` extension
+    /// with [`Seal::ByHost`], or it was sealed already.
+    Missing,
+    /// The seal threw (a global it could not remove): its message.
+    Failed(String),
+}
+
+impl std::fmt::Display for SealError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SealError::Missing => write!(f, "the runtime has no sandbox seal ({SEAL_NAME})"),
+            SealError::Failed(message) => write!(f, "the sandbox seal failed: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for SealError {}
+
+/// Seals a runtime whose sandbox was loaded with [`Seal::ByHost`] (one
+/// restored from a startup snapshot): removes every name but ECMAScript's
+/// and the documented ones from the global, and registers the sandbox's
+/// handlers. Call it right after creating the runtime, before any script.
+///
+/// # Errors
+/// [`SealError`]: the runtime must then be dropped.
+pub fn seal(runtime: &mut JsRuntime) -> Result<(), SealError> {
+    deno_core::scope!(scope, runtime);
+    v8::tc_scope!(let scope, scope);
+    let global = scope.get_current_context().global(scope);
+    let name = v8::String::new(scope, SEAL_NAME).ok_or(SealError::Missing)?;
+    let seal = global
+        .get(scope, name.into())
+        .and_then(|f| v8::Local::<v8::Function>::try_from(f).ok())
+        .ok_or(SealError::Missing)?;
+    let this = v8::undefined(scope).into();
+    if seal.call(scope, this, &[]).is_some() {
+        return Ok(());
+    }
+    let message = scope
+        .exception()
+        .map(|e| e.to_rust_string_lossy(scope))
+        .unwrap_or_else(|| "terminated".to_string());
+    Err(SealError::Failed(message))
 }

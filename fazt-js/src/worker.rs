@@ -80,6 +80,9 @@ struct Prepare {
     heap_limit: usize,
     /// The name the script is shown under.
     script_name: String,
+    /// Whether the parent's startup snapshot follows, as a frame of raw
+    /// bytes: the worker's runtime is then restored from it.
+    snapshot: bool,
 }
 
 /// The run, sent when it is asked for.
@@ -169,6 +172,11 @@ fn write_bytes_frame(out: &mut impl Write, bytes: &[u8]) -> std::io::Result<()> 
 }
 
 fn read_frame<T: for<'de> Deserialize<'de>>(input: &mut impl Read) -> std::io::Result<T> {
+    let bytes = read_bytes_frame(input)?;
+    serde_json::from_slice(&bytes).map_err(std::io::Error::other)
+}
+
+fn read_bytes_frame(input: &mut impl Read) -> std::io::Result<Vec<u8>> {
     let mut len = [0u8; 4];
     input.read_exact(&mut len)?;
     let len = u32::from_le_bytes(len) as usize;
@@ -179,7 +187,7 @@ fn read_frame<T: for<'de> Deserialize<'de>>(input: &mut impl Read) -> std::io::R
     }
     let mut bytes = vec![0u8; len];
     input.read_exact(&mut bytes)?;
-    serde_json::from_slice(&bytes).map_err(std::io::Error::other)
+    Ok(bytes)
 }
 
 /// Who waits for the answer to a call, and the run slot the call holds:
@@ -385,6 +393,13 @@ fn no_answer(why: &str) -> FetchReply {
 fn worker_main() -> std::io::Result<()> {
     crate::disable_bytecode_cache();
     let prepare: Prepare = read_frame(&mut std::io::stdin().lock())?;
+    let snapshot = if prepare.snapshot {
+        Some(crate::snapshot::adopt(read_bytes_frame(
+            &mut std::io::stdin().lock(),
+        )?))
+    } else {
+        None
+    };
     let mut limits = Limits::default();
     for (name, value) in &prepare.limits {
         limits.set(name, *value).map_err(std::io::Error::other)?;
@@ -406,6 +421,7 @@ fn worker_main() -> std::io::Result<()> {
                 prepare.heap_limit,
                 prepare.script_name,
                 fetch.clone(),
+                snapshot,
             );
             let mut input = std::io::stdin();
             let ToChild::Run(run) = read_frame::<ToChild>(&mut input)? else {
@@ -452,6 +468,7 @@ impl Drop for Spawned {
 /// limits.
 pub(crate) fn spawn_worker(runner: &ScriptRunner, exe: &Path) -> std::io::Result<Spawned> {
     let limits = *runner.limits();
+    let snapshot = runner.snapshot_for_next_runtime();
     let mut child = Command::new(exe)
         .arg(WORKER_ARG)
         .env_clear()
@@ -471,12 +488,16 @@ pub(crate) fn spawn_worker(runner: &ScriptRunner, exe: &Path) -> std::io::Result
             .collect(),
         heap_limit: runner.heap_limit_bytes(),
         script_name: runner.script_name_str().to_string(),
+        snapshot: snapshot.is_some(),
     };
     let child = Arc::new(Mutex::new(child));
     let spawned = Spawned {
         child,
         to_child: {
             write_frame(&mut to_child, &prepare)?;
+            if let Some(snapshot) = snapshot {
+                write_bytes_frame(&mut to_child, snapshot)?;
+            }
             Arc::new(Mutex::new(to_child))
         },
         from_child,

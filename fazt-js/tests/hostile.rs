@@ -154,7 +154,8 @@ fn corpus_is_large_enough() {
 }
 
 #[test]
-fn every_hostile_script_ends_with_its_outcome_on_the_runner() {
+fn every_hostile_script_ends_with_its_outcome_on_a_restored_runtime() {
+    assert!(fazt_js::build_startup_snapshot());
     let env = common::env(limits(), EntryRules::default(), upstream);
     let runner = runner(&env);
     let failures = check_all(&corpus(), &|source| {
@@ -164,7 +165,18 @@ fn every_hostile_script_ends_with_its_outcome_on_the_runner() {
 }
 
 #[test]
+fn every_hostile_script_ends_with_its_outcome_on_a_runtime_made_from_scratch() {
+    let env = common::env(limits(), EntryRules::default(), upstream);
+    let runner = runner(&env).startup_snapshot(false);
+    let failures = check_all(&corpus(), &|source| {
+        runner.run(None, &with_base(&env, source))
+    });
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+#[test]
 fn every_hostile_script_ends_with_its_outcome_and_the_pool_runs_on() {
+    assert!(fazt_js::build_startup_snapshot());
     let env = common::env(limits(), EntryRules::default(), upstream);
     // As many workers as check_all runs at once: a run's time is its own,
     // not a wait in the queue.
@@ -189,6 +201,8 @@ fn every_hostile_script_ends_with_its_outcome_and_the_pool_runs_on() {
 
 #[test]
 fn every_hostile_script_ends_with_its_outcome_in_a_worker_process() {
+    // The worker restores its runtime from the parent's snapshot.
+    assert!(fazt_js::build_startup_snapshot());
     let env = common::env(limits(), EntryRules::default(), upstream);
     let runner = runner(&env).isolated(env!("CARGO_BIN_EXE_fazt-js-worker"));
     let failures = check_all(&corpus(), &|source| {

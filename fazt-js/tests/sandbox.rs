@@ -101,7 +101,7 @@ fn the_allowlist_names_only_ops_that_exist() {
     deno_core::scope!(scope, &mut runtime);
     let names = deno_core::v8::Local::new(scope, v).to_rust_string_lossy(scope);
     let names: Vec<&str> = names.split(',').collect();
-    let sandbox_only = ["op_fazt_set_completion"];
+    let sandbox_only = ["op_fazt_set_completion", "op_fazt_seal_later"];
     for op in fazt_js::sandbox::ALLOWED_OPS {
         assert!(
             names.contains(op) || sandbox_only.contains(op),
@@ -233,7 +233,10 @@ fn an_exception_in_a_microtask_is_reported_on_the_console_and_the_run_goes_on() 
 fn an_embedder_runtime_with_the_sandbox_extension_has_the_script_global() {
     fazt_js::disable_bytecode_cache();
     let mut runtime = JsRuntime::new(RuntimeOptions {
-        extensions: vec![fazt_js::fazt_net::init(), fazt_js::fazt_sandbox::init()],
+        extensions: vec![
+            fazt_js::fazt_net::init(),
+            fazt_js::fazt_sandbox::init(fazt_js::sandbox::Seal::OnLoad),
+        ],
         ..Default::default()
     });
     let v = runtime

@@ -1107,12 +1107,18 @@ pub extern "C" fn v8__Isolate__Dispose(this: *mut RealIsolate) {
     // Free dup'd promise-hook functions while their runtime is still alive;
     // the thread-local would otherwise poison the next isolate on this thread.
     super::isolate::release_promise_hooks(st.ctx);
+    // fazt patch: this runtime's native-function dispatch entries, and
+    // the copies of its external strings.
+    super::function::release_dispatch_for_runtime(st.rt);
+    super::string::forget_external_strings(this);
     for c in st.extra_contexts.drain(..) {
       JS_FreeContext(c);
     }
     JS_FreeContext(st.ctx);
     if std::env::var_os("QJS_SKIP_FREE_RT").is_none() {
       JS_FreeRuntime(st.rt);
+      // fazt patch: and the templates this isolate created.
+      super::function::free_templates_of_isolate(this, st.is_snapshot_creator);
     }
     for (allocator, data, byte_length) in
       std::mem::take(&mut st.pending_array_buffer_frees)

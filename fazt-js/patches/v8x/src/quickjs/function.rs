@@ -357,6 +357,12 @@ struct DispatchEntry {
   instance: *const ObjTemplate,
   signature: *const FnTemplate,
   fast_overloads: Vec<RawCFunction>,
+
+  // fazt patch: the runtimes whose functions use this entry (the first
+  // registered it and owns `data`), and its key if it is shared. An entry
+  // no runtime uses is free for reuse (`release_dispatch_for_runtime`).
+  owners: Vec<usize>,
+  reusable_key: Option<ReusableDispatchKey>,
 }
 
 #[derive(Clone, Copy, Hash, PartialEq, Eq)]
@@ -369,7 +375,21 @@ struct ReusableDispatchKey {
 struct DispatchTable {
   entries: Vec<DispatchEntry>,
   reusable: std::collections::HashMap<ReusableDispatchKey, c_int>,
+  // fazt patch: indices of entries no live runtime uses.
+  free: Vec<c_int>,
 }
+
+/// fazt patch: the most entries the table holds. A function's index travels
+/// as QuickJS's 16-bit `magic`: past this it wrapped, to no entry (the
+/// thread's ~250th runtime found its ops returning undefined) or to an
+/// entry of a dead runtime (a use after free). Entries are now released
+/// with their runtime, so only live runtimes count against it, and a
+/// registration past it makes a function that throws.
+const MAX_DISPATCH_ENTRIES: usize = i16::MAX as usize;
+
+/// fazt patch: what calling a function without a dispatch entry throws.
+const NO_DISPATCH_ENTRY: &std::ffi::CStr =
+  c"native function unavailable: the engine's dispatch table is full";
 
 #[repr(C)]
 #[derive(Clone, Copy)]
@@ -424,6 +444,7 @@ thread_local! {
         std::cell::RefCell::new(DispatchTable {
           entries: Vec::new(),
           reusable: std::collections::HashMap::new(),
+          free: Vec::new(),
         });
     static SNAPSHOT_FUNCTIONS: std::cell::RefCell<
       std::collections::HashMap<usize, SnapshotFunctionInfo>,
@@ -570,6 +591,7 @@ fn register_dispatch(
   signature: *const FnTemplate,
   fast_overloads: Vec<RawCFunction>,
 ) -> c_int {
+  let owner = unsafe { JS_GetRuntime(ctx) } as usize;
   DISPATCH.with(|t| {
     let mut t = t.borrow_mut();
     let reusable_key = (instance.is_null()
@@ -585,10 +607,13 @@ fn register_dispatch(
       && let Some(&index) = t.reusable.get(&key)
     {
       unsafe { JS_FreeValue(ctx, data) };
+      let owners = &mut t.entries[index as usize].owners;
+      if !owners.contains(&owner) {
+        owners.push(owner);
+      }
       return index;
     }
-    let idx = t.entries.len() as c_int;
-    t.entries.push(DispatchEntry {
+    let entry = DispatchEntry {
       callback,
       data,
       data_external,
@@ -596,7 +621,19 @@ fn register_dispatch(
       instance,
       signature,
       fast_overloads,
-    });
+      owners: vec![owner],
+      reusable_key,
+    };
+    let idx = if let Some(idx) = t.free.pop() {
+      t.entries[idx as usize] = entry;
+      idx
+    } else if t.entries.len() < MAX_DISPATCH_ENTRIES {
+      t.entries.push(entry);
+      (t.entries.len() - 1) as c_int
+    } else {
+      unsafe { JS_FreeValue(ctx, data) };
+      return -1;
+    };
     if let Some(key) = reusable_key {
       t.reusable.insert(key, idx);
     }
@@ -615,7 +652,12 @@ fn lookup_dispatch(
   Vec<RawCFunction>,
 )> {
   DISPATCH.with(|t| {
-    t.borrow().entries.get(idx as usize).map(|e| {
+    let t = t.borrow();
+    let e = usize::try_from(idx)
+      .ok()
+      .and_then(|idx| t.entries.get(idx))
+      .filter(|e| !e.owners.is_empty());
+    e.map(|e| {
       // The dispatch table is process-global and outlives any single runtime;
       // reusable entries (undefined/External data) are shared across runtimes,
       // including by snapshot-restored functions. The stored JSValue may
@@ -638,6 +680,42 @@ fn lookup_dispatch(
       )
     })
   })
+}
+
+/// fazt patch: drops `rt`'s use of the dispatch table, before `rt` is
+/// freed: the values it owns are freed, and entries no other runtime uses
+/// are free for reuse. Without this the table grew by ~250 entries per
+/// runtime for the thread's lifetime, until indices wrapped (see
+/// `MAX_DISPATCH_ENTRIES`).
+pub(crate) fn release_dispatch_for_runtime(rt: *mut JSRuntime) {
+  let rt_key = rt as usize;
+  DISPATCH.with(|t| {
+    let mut t = t.borrow_mut();
+    let DispatchTable {
+      entries,
+      reusable,
+      free,
+    } = &mut *t;
+    for (idx, e) in entries.iter_mut().enumerate() {
+      let Some(pos) = e.owners.iter().position(|&o| o == rt_key) else {
+        continue;
+      };
+      if pos == 0 {
+        // The registering runtime owns `data`. A shared entry's data is
+        // never read (it is materialized from the external pointer).
+        let data = std::mem::replace(&mut e.data, jsv_undefined());
+        unsafe { JS_FreeValueRT(rt, data) };
+      }
+      e.owners.remove(pos);
+      if e.owners.is_empty() {
+        if let Some(key) = e.reusable_key.take() {
+          reusable.remove(&key);
+        }
+        e.fast_overloads = Vec::new();
+        free.push(idx as c_int);
+      }
+    }
+  });
 }
 
 #[cfg(test)]
@@ -2772,7 +2850,9 @@ unsafe extern "C" fn fn_trampoline(
   let Some((callback, data, _instance, signature, fast_overloads)) =
     lookup_dispatch(ctx, magic)
   else {
-    return jsv_undefined();
+    // fazt patch: a function whose entry could not be registered (see
+    // `MAX_DISPATCH_ENTRIES`) fails loudly instead of returning undefined.
+    return unsafe { JS_ThrowTypeError(ctx, NO_DISPATCH_ENTRY.as_ptr()) };
   };
   if !receiver_matches_signature(ctx, this_val, signature) {
     unsafe { JS_FreeValue(ctx, data) };
@@ -2810,7 +2890,8 @@ unsafe extern "C" fn fn_construct_trampoline(
   let Some((callback, data, instance, _signature, _fast_overloads)) =
     lookup_dispatch(ctx, magic)
   else {
-    return unsafe { JS_NewObject(ctx) };
+    // fazt patch: as in `fn_trampoline`.
+    return unsafe { JS_ThrowTypeError(ctx, NO_DISPATCH_ENTRY.as_ptr()) };
   };
 
   if !unsafe { v82jsc_is_constructor_call(ctx) } {
@@ -4226,6 +4307,48 @@ fn register_template(p: usize, kind: TemplKind) {
   TEMPLATES.with(|t| {
     t.borrow_mut().insert(p, kind);
   });
+  let iso = super::core::current_iso() as usize;
+  if iso != 0 {
+    ISOLATE_TEMPLATES.with(|m| {
+      m.borrow_mut().entry(iso).or_default().push((p, kind));
+    });
+  }
+}
+
+thread_local! {
+    // fazt patch: the templates each isolate created, freed with it.
+    static ISOLATE_TEMPLATES: std::cell::RefCell<
+      std::collections::HashMap<usize, Vec<(usize, TemplKind)>>,
+    > = std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// fazt patch: frees the templates `iso` created, once its runtime is
+/// freed (nothing can reach them then). They were never freed: with the
+/// dispatch entries, ~0.15 MB a runtime for the life of the process. The
+/// JS values they hold went with the runtime. `keep` leaves them allocated
+/// (a snapshot creator's, which restored runtimes may still name) and only
+/// forgets the isolate.
+pub(crate) fn free_templates_of_isolate(iso: *mut RealIsolate, keep: bool) {
+  let Some(list) =
+    ISOLATE_TEMPLATES.with(|m| m.borrow_mut().remove(&(iso as usize)))
+  else {
+    return;
+  };
+  if keep {
+    return;
+  }
+  TEMPLATES.with(|t| {
+    let mut t = t.borrow_mut();
+    for (p, _) in &list {
+      t.remove(p);
+    }
+  });
+  for (p, kind) in list {
+    match kind {
+      TemplKind::Func => drop(unsafe { Box::from_raw(p as *mut FnTemplate) }),
+      TemplKind::Obj => drop(unsafe { Box::from_raw(p as *mut ObjTemplate) }),
+    }
+  }
 }
 
 pub(crate) fn is_template_ptr(p: *const c_void) -> bool {

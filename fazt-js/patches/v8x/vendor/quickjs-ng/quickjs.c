@@ -310,6 +310,11 @@ typedef struct JSArena {
 typedef struct JSArenaState {
     struct list_head arena_list[JS_ARENA_BLOCK_SIZE_COUNT];
     struct list_head free_arena_list[JS_ARENA_BLOCK_SIZE_COUNT];
+    /* fazt patch: every large block, linked through the JS_LARGE_PREFIX
+       bytes before its header, so that runtime teardown frees the large
+       blocks of objects whose references leaked, as it frees the arenas
+       (they stayed allocated: ~1 MB a runtime). */
+    struct list_head large_list;
     _Alignas(JS_ARENA_ALIGN) uint8_t zero_size_block[sizeof(JSMallocBlockHeader)];
 } JSArenaState;
 
@@ -1840,10 +1845,24 @@ static inline JSMallocBlockHeader *arena_zero_block(JSRuntime *rt)
     return (JSMallocBlockHeader *)rt->arena_state.zero_size_block;
 }
 
+/* fazt patch: the link before a large block's header (see large_list). */
+#define JS_LARGE_PREFIX sizeof(struct list_head)
+
+static inline struct list_head *large_link(JSMallocBlockHeader *b)
+{
+    return (struct list_head *)((uint8_t *)b - JS_LARGE_PREFIX);
+}
+
+static inline JSMallocBlockHeader *large_block(void *base)
+{
+    return (JSMallocBlockHeader *)((uint8_t *)base + JS_LARGE_PREFIX);
+}
+
 static void js_arena_init(JSRuntime *rt)
 {
     JSArenaState *s = &rt->arena_state;
     int i;
+    init_list_head(&s->large_list);
     arena_zero_block(rt)->u.block_idx = JS_ARENA_FREE_NIL;
     for (i = 0; i < JS_ARENA_BLOCK_SIZE_COUNT; i++) {
         init_list_head(&s->arena_list[i]);
@@ -1889,10 +1908,13 @@ static no_inline JSArena *arena_new(JSRuntime *rt, int block_size_idx)
 static no_inline void *arena_malloc_large(JSRuntime *rt, size_t size)
 {
     JSMallocBlockHeader *b;
-    b = rt->mf.js_malloc(rt->malloc_state.opaque,
-                         sizeof(JSMallocBlockHeader) + size);
-    if (!b)
+    void *base;
+    base = rt->mf.js_malloc(rt->malloc_state.opaque,
+                            JS_LARGE_PREFIX + sizeof(JSMallocBlockHeader) + size);
+    if (!base)
         return NULL;
+    b = large_block(base);
+    list_add(large_link(b), &rt->arena_state.large_list);
     b->u.block_idx = JS_ARENA_FREE_NIL;
     b->block_size_idx = 0xff; /* fail safe */
     return b->user_data;
@@ -1901,10 +1923,13 @@ static no_inline void *arena_malloc_large(JSRuntime *rt, size_t size)
 static no_inline void *arena_calloc_large(JSRuntime *rt, size_t size)
 {
     JSMallocBlockHeader *b;
-    b = rt->mf.js_calloc(rt->malloc_state.opaque, 1,
-                         sizeof(JSMallocBlockHeader) + size);
-    if (!b)
+    void *base;
+    base = rt->mf.js_calloc(rt->malloc_state.opaque, 1,
+                            JS_LARGE_PREFIX + sizeof(JSMallocBlockHeader) + size);
+    if (!base)
         return NULL;
+    b = large_block(base);
+    list_add(large_link(b), &rt->arena_state.large_list);
     b->u.block_idx = JS_ARENA_FREE_NIL;
     b->block_size_idx = 0xff; /* fail safe */
     return b->user_data;
@@ -1961,7 +1986,8 @@ static void js_arena_free(JSRuntime *rt, void *ptr)
         if (b == arena_zero_block(rt)) {
             /* nothing to do */
         } else {
-            rt->mf.js_free(rt->malloc_state.opaque, b);
+            list_del(large_link(b));
+            rt->mf.js_free(rt->malloc_state.opaque, large_link(b));
         }
     } else {
         unsigned int block_idx = b->u.block_idx;
@@ -1995,9 +2021,10 @@ static size_t js_arena_usable_size(JSRuntime *rt, const void *ptr)
         if (b == arena_zero_block(rt)) {
             return 0;
         } else {
-            size_t size = rt->mf.js_malloc_usable_size(b);
+            size_t size = rt->mf.js_malloc_usable_size(
+                large_link((JSMallocBlockHeader *)b));
             if (size != 0)
-                size -= sizeof(JSMallocBlockHeader);
+                size -= JS_LARGE_PREFIX + sizeof(JSMallocBlockHeader);
             return size;
         }
     } else {
@@ -2016,10 +2043,16 @@ static void *js_arena_realloc(JSRuntime *rt, void *ptr, size_t size)
             return js_arena_malloc(rt, size);
         } else {
             JSMallocBlockHeader *nb;
-            nb = rt->mf.js_realloc(rt->malloc_state.opaque, b,
-                                   sizeof(JSMallocBlockHeader) + size);
-            if (!nb)
+            void *base;
+            list_del(large_link(b));
+            base = rt->mf.js_realloc(rt->malloc_state.opaque, large_link(b),
+                                     JS_LARGE_PREFIX + sizeof(JSMallocBlockHeader) + size);
+            if (!base) {
+                list_add(large_link(b), &rt->arena_state.large_list);
                 return NULL;
+            }
+            nb = large_block(base);
+            list_add(large_link(nb), &rt->arena_state.large_list);
             nb->u.block_idx = JS_ARENA_FREE_NIL;
             nb->block_size_idx = 0xff;
             return nb->user_data;
@@ -2084,6 +2117,11 @@ static void js_arena_free_all(JSRuntime *rt)
         }
         init_list_head(&s->arena_list[i]);
         init_list_head(&s->free_arena_list[i]);
+    }
+    /* fazt patch: and the large blocks still allocated */
+    list_for_each_safe(el, el1, &s->large_list) {
+        list_del(el);
+        rt->mf.js_free(rt->malloc_state.opaque, el);
     }
 }
 
