@@ -241,9 +241,9 @@ fn main() -> ExitCode {
     disable_core_dumps();
     // A worker for an isolated script run: runs it and exits.
     fazt_js::worker::run_if_worker();
-    // While the process has one thread: the setting lives in the
-    // environment.
-    fazt_js::disable_bytecode_cache();
+    // While the process has one thread: the bytecode-cache setting lives in
+    // the environment, and engine flags are read when runtimes are made.
+    fazt_js::prepare_engine();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -36,7 +36,7 @@ fn json_1k() -> Vec<u8> {
 
 fn benches(c: &mut Criterion) {
     // Before the first runtime, as an embedder would.
-    fazt_js::disable_bytecode_cache();
+    fazt_js::prepare_engine();
     let ca = TestCa::new();
     let body = json_1k();
     assert_eq!(body.len(), 1024);
@@ -120,16 +120,28 @@ fn benches(c: &mut Criterion) {
     web_fetch(c, &client, &url, limits);
 
     let mut group = c.benchmark_group("script_run");
+    // Runtimes restored from the startup snapshot, as in a host that has
+    // run a script before; and, for comparison, made from scratch.
+    assert!(fazt_js::build_startup_snapshot());
     let runner = ScriptRunner::new(client.clone(), limits);
-    group.bench_function("fresh_runtime", |b| {
+    let from_scratch = runner.clone().startup_snapshot(false);
+    group.bench_function("runner_run", |b| {
         b.iter(|| runner.run(None, black_box("1 + 1")))
     });
-    // Runs back to back: each waits for its runtime to be created, so this
+    group.bench_function("runner_run_from_scratch", |b| {
+        b.iter(|| from_scratch.run(None, black_box("1 + 1")))
+    });
+    // Runs back to back: each waits for its runtime to be restored, so this
     // is the pool's throughput with one worker.
     let pool = ScriptPool::new(runner.clone(), 1).unwrap();
     group.bench_function("pooled_back_to_back", |b| {
         b.iter(|| pool.run(None, black_box("1 + 1")))
     });
+    let scratch_pool = ScriptPool::new(from_scratch, 1).unwrap();
+    group.bench_function("pooled_back_to_back_from_scratch", |b| {
+        b.iter(|| scratch_pool.run(None, black_box("1 + 1")))
+    });
+    drop(scratch_pool);
     // A run that finds its runtime ready, as it does when requests are
     // further apart than a runtime's creation. Each timed run is preceded by
     // an untimed pause, so the measurement is kept short.

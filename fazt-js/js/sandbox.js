@@ -45,7 +45,7 @@ const ECMASCRIPT = [
   "BigInt", "BigInt64Array", "BigUint64Array", "Boolean", "DataView", "Date",
   "DisposableStack", "Error", "EvalError", "FinalizationRegistry",
   "Float16Array", "Float32Array", "Float64Array", "Function", "Infinity",
-  "Int16Array", "Int32Array", "Int8Array", "Intl", "Iterator", "JSON", "Map",
+  "Int16Array", "Int32Array", "Int8Array", "Intl" /* V8 only */, "Iterator", "JSON", "Map",
   "Math", "NaN", "Number", "Object", "Promise", "Proxy", "RangeError",
   "ReferenceError", "Reflect", "RegExp", "Set", "String",
   "SuppressedError", "Symbol", "SyntaxError", "TypeError", "URIError",

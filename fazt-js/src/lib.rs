@@ -55,6 +55,7 @@ mod pool;
 mod runner;
 pub mod sandbox;
 mod snapshot;
+mod watchdog;
 pub mod worker;
 
 pub use op::{
@@ -93,6 +94,29 @@ pub fn disable_bytecode_cache() {
         if cfg!(feature = "quickjs") && std::env::var_os(NO_BYTECODE_CACHE_VAR).is_none() {
             std::env::set_var(NO_BYTECODE_CACHE_VAR, "1");
         }
+    });
+}
+
+/// The engine options script runtimes are made with: no Temporal (V8's
+/// `--no-harmony-temporal`; QuickJS gets a 440 KB polyfill otherwise, a
+/// fifth of a fresh runtime), and on QuickJS no Intl stub (QuickJS has no
+/// `Intl`; the backend's stand-in answers with made-up text). Scripts are
+/// promised neither (see [`sandbox`]).
+pub const ENGINE_FLAGS: &[&str] = &["--no-harmony-temporal", "--no-intl-stub"];
+
+/// Prepares the engine for script runs, once per process: turns off the
+/// on-disk bytecode cache ([`disable_bytecode_cache`]) and sets
+/// [`ENGINE_FLAGS`]. Call it at the top of `main`, before any runtime
+/// exists and before other threads start; [`ScriptRunner::new`] calls it.
+pub fn prepare_engine() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        disable_bytecode_cache();
+        // The first element is the program name; flags the backend does
+        // not know come back and are ignored (V8 has no Intl stub).
+        let mut args = vec![String::new()];
+        args.extend(ENGINE_FLAGS.iter().map(|f| f.to_string()));
+        let _unrecognized = deno_core::v8_set_flags(args);
     });
 }
 

@@ -8,7 +8,9 @@ use std::thread::JoinHandle;
 
 use std::time::{Duration, Instant};
 
-use crate::runner::{abandoned, failed_run, Prepared, ENGINE_FAILED, RUN_STACK_SIZE, STUCK_AFTER};
+use crate::runner::{
+    abandoned, end_event_loop, failed_run, Prepared, ENGINE_FAILED, RUN_STACK_SIZE, STUCK_AFTER,
+};
 use crate::worker::{run_spawned, spawn_worker, Spawned};
 use crate::{RunOutput, ScriptRunner};
 
@@ -282,7 +284,11 @@ impl Worker {
             let generation = std::thread::Builder::new()
                 .name("fazt-script".into())
                 .stack_size(RUN_STACK_SIZE)
-                .spawn(move || worker.generation());
+                .spawn(move || {
+                    let ended = worker.generation();
+                    end_event_loop();
+                    ended
+                });
             match generation.map(JoinHandle::join) {
                 Ok(Ok(Generation::Closed)) => return,
                 Ok(Ok(Generation::Spent)) => {}

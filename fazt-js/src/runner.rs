@@ -23,9 +23,6 @@ pub const DEFAULT_HEAP_LIMIT: usize = 64 * 1024 * 1024;
 /// eighth of the limit).
 const OOM_UNWIND_MARGIN: usize = 8 * 1024 * 1024;
 
-/// How often the watchdog repeats its termination after the deadline.
-const RETERMINATE_EVERY: Duration = Duration::from_millis(5);
-
 /// Runs scripts for apps.
 ///
 /// Every run gets a new runtime: nothing a script leaves on `globalThis`
@@ -155,11 +152,11 @@ impl ScriptRunner {
     /// A runner over `client`, with `limits` (for `exec_timeout_ms` and
     /// each run's budget).
     ///
-    /// Turns off the engine's on-disk bytecode cache (see
-    /// [`disable_bytecode_cache`](crate::disable_bytecode_cache)); create
-    /// the first runner early, before other threads start.
+    /// Prepares the engine (see [`prepare_engine`](crate::prepare_engine):
+    /// no on-disk bytecode cache, no Temporal, no Intl stub); create the
+    /// first runner early, before other threads start, or call that first.
     pub fn new(client: EgressClient, limits: Limits) -> Self {
-        crate::disable_bytecode_cache();
+        crate::prepare_engine();
         ScriptRunner {
             client,
             limits,
@@ -266,6 +263,7 @@ impl ScriptRunner {
                     Ok(prepared) => prepared.run(app.as_deref(), &source),
                     Err(message) => failed_run(message),
                 };
+                end_event_loop();
                 let _ = done.send(out);
             });
         if let Err(e) = spawned {
@@ -448,29 +446,10 @@ impl Prepared {
             state.put(RunDeadline(deadline));
         }
         let handle = runtime.v8_isolate().thread_safe_handle();
-        let timed_out = Arc::new(AtomicBool::new(false));
-        let (done, watchdog) = {
-            let (tx, rx) = mpsc::channel::<()>();
-            let flag = Arc::clone(&timed_out);
-            let thread = std::thread::spawn(move || {
-                if rx.recv_timeout(limit) != Err(mpsc::RecvTimeoutError::Timeout) {
-                    return;
-                }
-                flag.store(true, Ordering::SeqCst);
-                // Again and again until the run ends: the engine ends a
-                // termination once no JS is left on its stack, and its
-                // microtask queue then starts the next job, so a chain of
-                // jobs that queue each other needs one per job.
-                loop {
-                    handle.terminate_execution();
-                    if rx.recv_timeout(RETERMINATE_EVERY) != Err(mpsc::RecvTimeoutError::Timeout) {
-                        return;
-                    }
-                }
-            });
-            (tx, thread)
+        let watch = match crate::watchdog::watch(handle, deadline) {
+            Ok(watch) => watch,
+            Err(e) => return failed_run(format!("could not start the watchdog: {e}")),
         };
-
         let result = evaluate(
             runtime,
             &self.name,
@@ -478,14 +457,14 @@ impl Prepared {
             deadline,
             self.limits.max_result_bytes,
         );
-        let _ = done.send(());
-        let _ = watchdog.join();
+        let timed_out = watch.fired();
+        drop(watch);
 
         let result = if self.out_of_memory.load(Ordering::SeqCst) {
             Err(ScriptError::OutOfMemory {
                 limit_bytes: self.heap_limit,
             })
-        } else if timed_out.load(Ordering::SeqCst) || matches!(result, Err(Stop::Deadline)) {
+        } else if timed_out || matches!(result, Err(Stop::Deadline)) {
             Err(ScriptError::Timeout {
                 limit_ms: self.limits.exec_timeout_ms,
             })
@@ -574,37 +553,33 @@ fn evaluate(
             v8::Global::new(scope, v8::Local::<v8::Value>::from(max)),
         )
     };
-    let driver = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| ScriptError::Engine {
-            message: format!("could not start the event loop: {e}"),
-        })?;
-    let json = driver.block_on(async {
-        let run = async {
-            // The script, and every promise it leaves, under the deadline.
-            let call = runtime.call_with_args(&completion.evaluate, &source);
-            let value = runtime
-                .with_event_loop_promise(call, Default::default())
-                .await
-                .map_err(core_error)?;
-            // `complete` runs script code too (getters, toJSON): under the
-            // same deadline, and its failures are the result's.
-            let call = runtime.call_with_args(&completion.complete, &[value, max_units]);
-            runtime
-                .with_event_loop_promise(call, Default::default())
-                .await
-                .map_err(|e| match core_error(e) {
-                    ScriptError::Uncaught { message, .. } => ScriptError::Result(message),
-                    other => other,
-                })
-        };
-        let left = deadline.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(left, run).await {
-            Ok(result) => result.map_err(Stop::Error),
-            Err(_elapsed) => Err(Stop::Deadline),
-        }
-    })?;
+    let json = with_event_loop(|driver| {
+        driver.block_on(async {
+            let run = async {
+                // The script, and every promise it leaves, under the deadline.
+                let call = runtime.call_with_args(&completion.evaluate, &source);
+                let value = runtime
+                    .with_event_loop_promise(call, Default::default())
+                    .await
+                    .map_err(core_error)?;
+                // `complete` runs script code too (getters, toJSON): under the
+                // same deadline, and its failures are the result's.
+                let call = runtime.call_with_args(&completion.complete, &[value, max_units]);
+                runtime
+                    .with_event_loop_promise(call, Default::default())
+                    .await
+                    .map_err(|e| match core_error(e) {
+                        ScriptError::Uncaught { message, .. } => ScriptError::Result(message),
+                        other => other,
+                    })
+            };
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, run).await {
+                Ok(result) => result.map_err(Stop::Error),
+                Err(_elapsed) => Err(Stop::Deadline),
+            }
+        })
+    })??;
     deno_core::scope!(scope, runtime);
     let local = v8::Local::new(scope, json);
     let text = serde_v8::from_v8::<String>(scope, local)
@@ -616,6 +591,45 @@ fn evaluate(
         ))));
     }
     serde_json::from_str(&text).map_err(|e| Stop::Error(ScriptError::Result(e.to_string())))
+}
+
+thread_local! {
+    /// The thread's event-loop driver, made at its first run and kept for
+    /// the next ones (a run's futures live in its runtime and go with it).
+    static EVENT_LOOP: std::cell::RefCell<Option<tokio::runtime::Runtime>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with this thread's event-loop driver (a current-thread tokio
+/// runtime with timers), made on first use.
+fn with_event_loop<R>(f: impl FnOnce(&tokio::runtime::Runtime) -> R) -> Result<R, ScriptError> {
+    EVENT_LOOP.with(|cell| {
+        let mut slot = cell.try_borrow_mut().map_err(|_| ScriptError::Engine {
+            message: "the event loop is already running on this thread".into(),
+        })?;
+        if slot.is_none() {
+            let driver = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| ScriptError::Engine {
+                    message: format!("could not start the event loop: {e}"),
+                })?;
+            *slot = Some(driver);
+        }
+        match slot.as_ref() {
+            Some(driver) => Ok(f(driver)),
+            None => Err(ScriptError::Engine {
+                message: "the event loop is gone".into(),
+            }),
+        }
+    })
+}
+
+/// Drops this thread's event-loop driver, if it has one: before the thread
+/// ends, rather than among its thread-local destructors.
+pub(crate) fn end_event_loop() {
+    let driver = EVENT_LOOP.with(|cell| cell.try_borrow_mut().ok().and_then(|mut d| d.take()));
+    drop(driver);
 }
 
 /// A failure of the event loop as a [`ScriptError`].

@@ -63,7 +63,7 @@ pub(crate) fn note_runtime_wanted() {
 /// it asks for its second runtime; a host that wants its first runs fast
 /// calls this at startup.
 pub fn build_startup_snapshot() -> bool {
-    crate::disable_bytecode_cache();
+    crate::prepare_engine();
     SNAPSHOT.get_or_init(build).is_some()
 }
 

@@ -391,7 +391,7 @@ fn no_answer(why: &str) -> FetchReply {
 }
 
 fn worker_main() -> std::io::Result<()> {
-    crate::disable_bytecode_cache();
+    crate::prepare_engine();
     let prepare: Prepare = read_frame(&mut std::io::stdin().lock())?;
     let snapshot = if prepare.snapshot {
         Some(crate::snapshot::adopt(read_bytes_frame(

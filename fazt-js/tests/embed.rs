@@ -16,7 +16,7 @@ fn extension_in_a_plain_runtime() {
     let limits = Limits::default();
 
     // --- as in the README ---
-    fazt_js::disable_bytecode_cache();
+    fazt_js::prepare_engine();
 
     let mut runtime = JsRuntime::new(RuntimeOptions {
         extensions: vec![fazt_js::fazt_net::init()],

@@ -104,6 +104,11 @@ pub(crate) struct InterruptEntry {
 /// lives in its own process), so a process-wide atomic faithfully mirrors that:
 /// every subsequently compiled global script is evaluated in strict mode.
 pub(crate) static FORCE_STRICT: AtomicBool = AtomicBool::new(false);
+/// fazt patch: `--no-harmony-temporal` / `--no-intl-stub` were given: new
+/// contexts get no Temporal polyfill / no Intl stub.
+pub(crate) static NO_TEMPORAL: AtomicBool = AtomicBool::new(false);
+/// See [`NO_TEMPORAL`].
+pub(crate) static NO_INTL_STUB: AtomicBool = AtomicBool::new(false);
 
 /// Process-wide maximum stack region for subsequently created QuickJS
 /// runtimes. V8's `--stack-size` is expressed in KiB; this stores bytes for
@@ -1486,10 +1491,15 @@ fn install_default_globals_inner(
     JS_FreeValue(ctx, intl);
     super::temporal::install_host_functions(ctx, global);
     if install_polyfills {
-      if intl_absent {
+      // fazt patch: each left out when its flag was given (see init.rs):
+      // the Temporal polyfill was 22% of a fresh context, and the Intl stub
+      // answers with made-up text.
+      if intl_absent && !NO_INTL_STUB.load(Ordering::Relaxed) {
         install_intl_stub(ctx, global);
       }
-      super::temporal::install(ctx, global);
+      if !NO_TEMPORAL.load(Ordering::Relaxed) {
+        super::temporal::install(ctx, global);
+      }
     }
 
     let gc = JS_GetPropertyStr(ctx, global, c"gc".as_ptr());

@@ -227,6 +227,9 @@ enum V8Flag {
   StackSize(usize),
   MaxOldSpaceSize(usize),
   RandomSeed(i32),
+  // fazt patch: leave out the Temporal polyfill / the Intl stub.
+  NoTemporal,
+  NoIntlStub,
   Help,
   Noop,
 }
@@ -266,6 +269,10 @@ fn parse_v8_flag(flag: &str) -> Option<V8Flag> {
     {
       Some(V8Flag::Noop)
     }
+    // fazt patch: V8's flag for Temporal, and one of ours for the Intl
+    // stub (QuickJS has no Intl); V8 leaves the latter unrecognized.
+    "no_harmony_temporal" if value.is_none() => Some(V8Flag::NoTemporal),
+    "no_intl_stub" if value.is_none() => Some(V8Flag::NoIntlStub),
     "help" if value.is_none() => Some(V8Flag::Help),
     "log_colour" | "log_color" => Some(V8Flag::Noop),
     _ => None,
@@ -296,6 +303,14 @@ fn consume_v8_flag(flag: &str) -> bool {
     }
     Some(V8Flag::RandomSeed(seed)) => {
       RANDOM_SEED.store(seed as i64, Ordering::Relaxed);
+      true
+    }
+    Some(V8Flag::NoTemporal) => {
+      crate::quickjs::core::NO_TEMPORAL.store(true, Ordering::Relaxed);
+      true
+    }
+    Some(V8Flag::NoIntlStub) => {
+      crate::quickjs::core::NO_INTL_STUB.store(true, Ordering::Relaxed);
       true
     }
     Some(V8Flag::Help) => {
