@@ -80,6 +80,23 @@ function removeGlobals() {
   }
 }
 
+// The console's methods are the prelude's, named here as the module loads
+// (before any snapshot is taken). A runtime restored from a snapshot gets
+// the engine's own console methods added back where the prelude has none
+// (`trace`: a native that copies its arguments into host memory, outside
+// the heap limit and the console budget); the seal removes them.
+const CONSOLE_METHODS = new Set(ReflectOwnKeys(globalThis.console));
+
+function keepConsoleMethods() {
+  const console = globalThis.console;
+  for (const key of ReflectOwnKeys(console)) {
+    if (CONSOLE_METHODS.has(key)) continue;
+    if (!ReflectDeleteProperty(console, key)) {
+      throw new TypeErrorCtor(`cannot remove console.${String(key)}`);
+    }
+  }
+}
+
 // The agent a script runs in cannot block (as on the web's main thread,
 // ECMA-262 [[CanBlock]] false): a blocked thread would not see the
 // execution time limit, which the engine enforces only while JS runs. No
@@ -387,6 +404,7 @@ function complete(value, maxUnits) {
 // seals as this module loads.
 function seal() {
   removeGlobals();
+  keepConsoleMethods();
   replaceAtomicsWaits();
   installHandlers();
   installPrepareStackTrace();
