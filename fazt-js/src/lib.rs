@@ -99,10 +99,15 @@ pub fn disable_bytecode_cache() {
 
 /// The engine options script runtimes are made with: no Temporal (V8's
 /// `--no-harmony-temporal`; QuickJS gets a 440 KB polyfill otherwise, a
-/// fifth of a fresh runtime), and on QuickJS no Intl stub (QuickJS has no
-/// `Intl`; the backend's stand-in answers with made-up text). Scripts are
-/// promised neither (see [`sandbox`]).
-pub const ENGINE_FLAGS: &[&str] = &["--no-harmony-temporal", "--no-intl-stub"];
+/// fifth of a fresh runtime), no `WebAssembly` (`--no-expose-wasm`; its
+/// QuickJS shim was parsed for every runtime), and on QuickJS no Intl stub
+/// (QuickJS has no `Intl`; the backend's stand-in answers with made-up
+/// text). Scripts are promised none of them (see [`sandbox`]).
+pub const ENGINE_FLAGS: &[&str] = &[
+    "--no-harmony-temporal",
+    "--no-expose-wasm",
+    "--no-intl-stub",
+];
 
 /// Prepares the engine for script runs, once per process: turns off the
 /// on-disk bytecode cache ([`disable_bytecode_cache`]) and sets

@@ -109,6 +109,14 @@ pub(crate) static FORCE_STRICT: AtomicBool = AtomicBool::new(false);
 pub(crate) static NO_TEMPORAL: AtomicBool = AtomicBool::new(false);
 /// See [`NO_TEMPORAL`].
 pub(crate) static NO_INTL_STUB: AtomicBool = AtomicBool::new(false);
+/// fazt patch: V8's `--no-expose-wasm` was given: contexts get no
+/// `WebAssembly` (its JS shim was parsed for every isolate).
+pub(crate) static NO_WASM: AtomicBool = AtomicBool::new(false);
+
+/// Whether new contexts get `WebAssembly`.
+fn wasm_wanted() -> bool {
+  !NO_WASM.load(Ordering::Relaxed) && std::env::var_os("QJS_NO_WASM").is_none()
+}
 
 /// Process-wide maximum stack region for subsequently created QuickJS
 /// runtimes. V8's `--stack-size` is expressed in KiB; this stores bytes for
@@ -907,7 +915,7 @@ pub extern "C" fn v8__Isolate__New(params: *const c_void) -> *mut RealIsolate {
   let ctx = unsafe { JS_NewContext(rt) };
   assert!(!ctx.is_null(), "JS_NewContext failed");
 
-  if std::env::var_os("QJS_NO_WASM").is_none() {
+  if wasm_wanted() {
     super::wasm::install_webassembly(ctx);
   }
   let counter_lookup_callback = if raw_params.is_null() {
@@ -1311,7 +1319,7 @@ pub extern "C" fn v8__Context__New(
   } else {
     let c = unsafe { JS_NewContext(st.rt) };
     assert!(!c.is_null(), "JS_NewContext failed");
-    if std::env::var_os("QJS_NO_WASM").is_none() {
+    if wasm_wanted() {
       super::wasm::install_webassembly(c);
     }
     st.extra_contexts.push(c);
@@ -1401,7 +1409,7 @@ pub(crate) fn context_from_snapshot(
   } else {
     let c = unsafe { JS_NewContext(st.rt) };
     assert!(!c.is_null(), "JS_NewContext failed");
-    if std::env::var_os("QJS_NO_WASM").is_none() {
+    if wasm_wanted() {
       super::wasm::install_webassembly(c);
     }
     st.extra_contexts.push(c);
@@ -1952,13 +1960,15 @@ fn install_atomics_wait_async_shim(ctx: *mut JSContext, global: JSValue) {
     );
     define_internal_global(ctx, global, c"__v8xAtomicsCancelWaiter", cancel);
 
-    let csrc = std::ffi::CString::new(SRC).unwrap();
-    let r = JS_Eval(
+    // fazt patch: compiled once per process and kept as bytecode (in
+    // memory): every context parsed it again, restored ones included.
+    static SHIM_BYTECODE: std::sync::OnceLock<Vec<u8>> =
+      std::sync::OnceLock::new();
+    let r = super::temporal::eval_cached_script(
       ctx,
-      csrc.as_ptr(),
-      SRC.len(),
-      c"<atomics-wait-async-shim>".as_ptr(),
-      JS_EVAL_TYPE_GLOBAL,
+      SRC,
+      c"<atomics-wait-async-shim>",
+      &SHIM_BYTECODE,
     );
     if r.tag == JS_TAG_EXCEPTION {
       let exc = JS_GetException(ctx);

@@ -230,6 +230,7 @@ enum V8Flag {
   // fazt patch: leave out the Temporal polyfill / the Intl stub.
   NoTemporal,
   NoIntlStub,
+  NoWasm,
   Help,
   Noop,
 }
@@ -273,6 +274,7 @@ fn parse_v8_flag(flag: &str) -> Option<V8Flag> {
     // stub (QuickJS has no Intl); V8 leaves the latter unrecognized.
     "no_harmony_temporal" if value.is_none() => Some(V8Flag::NoTemporal),
     "no_intl_stub" if value.is_none() => Some(V8Flag::NoIntlStub),
+    "no_expose_wasm" if value.is_none() => Some(V8Flag::NoWasm),
     "help" if value.is_none() => Some(V8Flag::Help),
     "log_colour" | "log_color" => Some(V8Flag::Noop),
     _ => None,
@@ -311,6 +313,10 @@ fn consume_v8_flag(flag: &str) -> bool {
     }
     Some(V8Flag::NoIntlStub) => {
       crate::quickjs::core::NO_INTL_STUB.store(true, Ordering::Relaxed);
+      true
+    }
+    Some(V8Flag::NoWasm) => {
+      crate::quickjs::core::NO_WASM.store(true, Ordering::Relaxed);
       true
     }
     Some(V8Flag::Help) => {

@@ -173,7 +173,8 @@ pub(crate) unsafe fn install_host_functions(
 const JS_WRITE_OBJ_BYTECODE: c_int = 1 << 0;
 const JS_READ_OBJ_BYTECODE: c_int = 1 << 0;
 
-unsafe fn eval_cached_script(
+// fazt patch: also used for the Atomics shim (core.rs).
+pub(crate) unsafe fn eval_cached_script(
   ctx: *mut JSContext,
   source: &[u8],
   filename: &std::ffi::CStr,
