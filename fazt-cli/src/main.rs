@@ -244,6 +244,9 @@ fn main() -> ExitCode {
     // While the process has one thread: the bytecode-cache setting lives in
     // the environment, and engine flags are read when runtimes are made.
     fazt_js::prepare_engine();
+    // Script runtimes restore from the snapshot build.rs made with this
+    // same fazt-js (compiled in, never read from disk).
+    fazt_js::use_startup_snapshot(include_bytes!(concat!(env!("OUT_DIR"), "/startup.snap")));
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

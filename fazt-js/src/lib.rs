@@ -66,7 +66,7 @@ pub use runner::{
     RunOutput, ScriptError, ScriptLocation, ScriptRunner, DEFAULT_HEAP_LIMIT, DEFAULT_SCRIPT_NAME,
     STUCK_AFTER,
 };
-pub use snapshot::build_startup_snapshot;
+pub use snapshot::{build_startup_snapshot, make_startup_snapshot, use_startup_snapshot};
 
 /// The environment variable that turns off the QuickJS backend's on-disk
 /// bytecode cache.

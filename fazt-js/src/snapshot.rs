@@ -10,7 +10,9 @@
 //!
 //! The snapshot is built in this process, kept in memory for its lifetime,
 //! and never written anywhere: a worker process gets it from its parent
-//! over the pipe. Building it takes a few hundred milliseconds, more than a
+//! over the pipe. An executable can also carry one made at build time
+//! ([`make_startup_snapshot`] in its build script, [`use_startup_snapshot`]
+//! in `main`): the `fazt` command does, so its one run restores too. Building it takes a few hundred milliseconds, more than a
 //! runtime created from scratch, so a process that runs one script (the
 //! CLI) never builds it: the build starts in the background when a second
 //! runtime is asked for ([`note_runtime_wanted`]), or when a host asks for
@@ -67,12 +69,19 @@ pub fn build_startup_snapshot() -> bool {
     SNAPSHOT.get_or_init(build).is_some()
 }
 
-/// Takes the snapshot on a thread of its own (the engine keeps per-thread
-/// state that grows with each runtime, see
-/// [`ScriptRunner::run`](crate::ScriptRunner::run)). The snapshot lives as
-/// long as the process.
+/// Takes the snapshot for this process; it lives as long as the process.
 fn build() -> Option<&'static [u8]> {
-    let taken = std::thread::Builder::new()
+    make_startup_snapshot().map(|taken| &*Box::leak(taken))
+}
+
+/// Takes a startup snapshot of the script runtime now, on a thread of its
+/// own, and returns it (`None` if the engine could not make one). A build
+/// script can compile it into an executable, which then hands it to
+/// [`use_startup_snapshot`]: the snapshot must come from the same version
+/// of this crate, built with the same features, as the executable.
+pub fn make_startup_snapshot() -> Option<Box<[u8]>> {
+    crate::prepare_engine();
+    std::thread::Builder::new()
         .name("fazt-snapshot".into())
         .stack_size(crate::runner::RUN_STACK_SIZE)
         .spawn(|| {
@@ -85,8 +94,17 @@ fn build() -> Option<&'static [u8]> {
         })
         .ok()?
         .join()
-        .ok()??;
-    Some(Box::leak(taken))
+        .ok()?
+}
+
+/// Restores this process's script runtimes from `snapshot`, one that
+/// [`make_startup_snapshot`] made from this same build (compiled into the
+/// executable: never read it from a writable place, the engine trusts its
+/// bytecode). Returns `false`, and changes nothing, when the process already
+/// has a snapshot. Call it at the top of `main`, after
+/// [`prepare_engine`](crate::prepare_engine).
+pub fn use_startup_snapshot(snapshot: &'static [u8]) -> bool {
+    SNAPSHOT.set(Some(snapshot)).is_ok()
 }
 
 /// Keeps a snapshot received from the parent process for this process's
