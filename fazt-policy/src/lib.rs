@@ -79,7 +79,7 @@ pub use host::{CanonicalHost, HostError, HostProblem};
 pub use ip::{classify_v4, classify_v6, embedded_ipv4, BlockReason, Classifier, IpClass, Verdict};
 pub use ipnet::IpNet;
 pub use limits::{FieldSchema, Limits, LimitsError};
-pub use policy::{Approved, Hop, Policy};
+pub use policy::{is_redirect_status, Approved, Hop, Policy};
 pub use rate::TokenBucket;
 pub use seams::{
     check_secret_domain, log_field, AllowlistSource, InjectAs, Injection, LogEntry, LogSink,

@@ -162,7 +162,7 @@ impl Policy {
         method: &str,
         hops_done: u32,
     ) -> Result<Option<Hop>, NetError> {
-        if !matches!(status, 301 | 302 | 303 | 307 | 308) {
+        if !is_redirect_status(status) {
             return Ok(None);
         }
         let Some(location) = location else {
@@ -299,4 +299,11 @@ impl Policy {
         }
         refusal.map_or(Ok(()), Err)
     }
+}
+
+/// Whether `status` is one a redirect is followed for (WHATWG fetch's
+/// redirect statuses: 301, 302, 303, 307, 308). The one definition: the
+/// transport's hop loop and [`Policy::redirect`] both ask it.
+pub fn is_redirect_status(status: u16) -> bool {
+    matches!(status, 301 | 302 | 303 | 307 | 308)
 }

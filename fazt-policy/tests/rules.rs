@@ -190,6 +190,19 @@ fn redirect_method_and_body_rules() {
     );
 }
 
+/// The redirect statuses, one definition for the transport's hop loop and
+/// for `Policy::redirect`: exactly WHATWG fetch's five.
+#[test]
+fn redirect_statuses_are_fetchs_five() {
+    let followed: Vec<u16> = (100..=599)
+        .filter(|s| fazt_policy::is_redirect_status(*s))
+        .collect();
+    assert_eq!(followed, [301, 302, 303, 307, 308]);
+    for status in [300, 304, 305, 306, 309, 200, 404] {
+        assert!(!fazt_policy::is_redirect_status(status), "{status}");
+    }
+}
+
 #[test]
 fn non_redirects_and_missing_location_are_final() {
     let p = policy(&["api.test"], 3);

@@ -380,7 +380,7 @@ impl Call<'_> {
                 .headers()
                 .get("location")
                 .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-            let is_redirect = matches!(status, 301 | 302 | 303 | 307 | 308) && location.is_some();
+            let is_redirect = fazt_policy::is_redirect_status(status) && location.is_some();
             if is_redirect && self.mode == RedirectMode::Error {
                 return Err(NetError::RedirectNotAllowed {
                     host: current.target.host().to_string(),
