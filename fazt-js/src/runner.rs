@@ -110,8 +110,8 @@ pub enum ScriptError {
     },
     /// An uncaught `fetch` error.
     Net {
-        /// `NET_...`.
-        code: String,
+        /// The refusal's code (`NET_...` on the wire).
+        code: fazt_policy::ErrorCode,
         /// The full message.
         message: String,
         /// Where the call was made (the innermost frame in the script).
@@ -674,12 +674,12 @@ fn uncaught(e: &deno_core::error::JsError) -> ScriptError {
     if let Some(message) = described.and_then(|t| t.strip_prefix("NetError: ")) {
         // The refusal's own message, without the frames after it.
         let message = message.split_once("\n    at ").map_or(message, |(m, _)| m);
-        if let Some((code, _)) = message
+        if let Some(code) = message
             .split_once(':')
-            .filter(|(c, _)| c.starts_with("NET_"))
+            .and_then(|(c, _)| c.parse::<fazt_policy::ErrorCode>().ok())
         {
             return ScriptError::Net {
-                code: code.to_string(),
+                code,
                 message: truncate(message.to_string()),
                 location,
             };

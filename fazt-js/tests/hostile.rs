@@ -96,7 +96,7 @@ fn parse_case(path: &Path) -> Case {
 fn mismatch(expect: &Expect, out: &RunOutput) -> Option<String> {
     let ok = match (expect, &out.result) {
         (Expect::Value(v), Ok(got)) => v == got,
-        (Expect::Net(code), Err(ScriptError::Net { code: got, .. })) => code == got,
+        (Expect::Net(code), Err(ScriptError::Net { code: got, .. })) => code == got.as_str(),
         (Expect::Uncaught(text), Err(ScriptError::Uncaught { message, .. })) => {
             message.contains(text.as_str())
         }

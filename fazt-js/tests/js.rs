@@ -508,7 +508,7 @@ fn uncaught_net_error_and_await() {
                     column: 10
                 })
             );
-            assert_eq!(code, "NET_BLOCKED");
+            assert_eq!(code, fazt_policy::ErrorCode::Blocked);
             assert_eq!(
                 message,
                 "NET_BLOCKED: host evil.test is not on the allowlist"

@@ -67,6 +67,43 @@ impl fmt::Display for ErrorCode {
     }
 }
 
+/// A code that is not one of [`ErrorCode::ALL`]'s wire spellings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownErrorCode(pub String);
+
+impl fmt::Display for UnknownErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unknown error code {:?} (expected one of NET_BLOCKED, NET_TIMEOUT, NET_LIMIT, NET_BUDGET, NET_SIZE, NET_ERROR, NET_AUTH, NET_RATE)", self.0)
+    }
+}
+
+impl std::error::Error for UnknownErrorCode {}
+
+impl std::str::FromStr for ErrorCode {
+    type Err = UnknownErrorCode;
+
+    /// The code whose wire spelling ([`ErrorCode::as_str`]) is `s`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ErrorCode::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| UnknownErrorCode(s.to_string()))
+    }
+}
+
+impl serde::Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ErrorCode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// Why an egress call was refused or failed.
 ///
 /// Each variant is one rule; [`code`](Self::code), [`is_retryable`](Self::is_retryable)

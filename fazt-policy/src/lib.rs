@@ -73,7 +73,7 @@ pub use allowlist::{
     AllowEntry, Allowlist, AppId, EntryError, EntryRules, HostPattern, Lookup, Scope,
 };
 pub use budget::RequestBudget;
-pub use error::{ErrorCode, NetError};
+pub use error::{ErrorCode, NetError, UnknownErrorCode};
 pub use explain::{Explanation, Step};
 pub use host::{CanonicalHost, HostError, HostProblem};
 pub use ip::{classify_v4, classify_v6, embedded_ipv4, BlockReason, Classifier, IpClass, Verdict};

@@ -547,3 +547,22 @@ fn request_headers_are_bounded_in_total() {
         "NET_ERROR: invalid header \"b\": the request's headers are over 32768 bytes"
     );
 }
+
+/// Codes parse from their wire spelling and back; anything else is a typed
+/// error naming the value and the codes there are.
+#[test]
+fn error_codes_parse_from_their_wire_spelling() {
+    for code in fazt_policy::ErrorCode::ALL {
+        assert_eq!(code.as_str().parse::<fazt_policy::ErrorCode>(), Ok(code));
+        let json = serde_json::to_string(&code).unwrap();
+        assert_eq!(json, format!("\"{}\"", code.as_str()));
+        assert_eq!(
+            serde_json::from_str::<fazt_policy::ErrorCode>(&json).unwrap(),
+            code
+        );
+    }
+    let err = "NET_NOPE".parse::<fazt_policy::ErrorCode>().unwrap_err();
+    assert_eq!(err, fazt_policy::UnknownErrorCode("NET_NOPE".into()));
+    assert!(err.to_string().contains("\"NET_NOPE\""), "{err}");
+    assert!(err.to_string().contains("NET_RATE"), "{err}");
+}
