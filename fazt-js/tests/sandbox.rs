@@ -350,3 +350,31 @@ fn response_text_is_decoded_as_the_web_does() {
     );
     assert_eq!(v, json!([["hi", 5], ["a\u{fffd}b", 3], ["café", 5]]));
 }
+
+/// A runtime whose sandbox waits for its host to seal it shows deno_core's
+/// global until sealed; sealing twice is refused (the seal is gone).
+#[test]
+fn a_runtime_sealed_by_its_host_is_sealed_once() {
+    fazt_js::prepare_engine();
+    let mut runtime = JsRuntime::new(RuntimeOptions {
+        extensions: vec![
+            fazt_js::fazt_net::init(),
+            fazt_js::fazt_sandbox::init(fazt_js::sandbox::Seal::ByHost),
+        ],
+        ..Default::default()
+    });
+    let names = |runtime: &mut JsRuntime| {
+        let v = runtime
+            .execute_script("names.js", "[typeof Deno, typeof __faztSeal].join()")
+            .unwrap();
+        deno_core::scope!(scope, runtime);
+        deno_core::v8::Local::new(scope, v).to_rust_string_lossy(scope)
+    };
+    assert_eq!(names(&mut runtime), "object,function");
+    fazt_js::sandbox::seal(&mut runtime).unwrap();
+    assert_eq!(names(&mut runtime), "undefined,undefined");
+    assert_eq!(
+        fazt_js::sandbox::seal(&mut runtime),
+        Err(fazt_js::sandbox::SealError::Missing)
+    );
+}
