@@ -60,46 +60,30 @@ fn nothing_internal_is_reachable_from_the_global() {
 /// in a sandboxed runtime reaches neither kind.)
 #[test]
 fn a_disabled_op_throws_and_never_runs() {
-    fazt_js::disable_bytecode_cache();
     let locked = Extension {
         name: "locked",
         middleware_fn: Some(Box::new(fazt_js::sandbox::allow_op)),
         ..Default::default()
     };
-    let mut runtime = JsRuntime::new(RuntimeOptions {
-        extensions: vec![locked],
-        ..Default::default()
-    });
-    let v = runtime
-        .execute_script(
-            "probe.js",
-            r#"
-            const results = [];
-            for (const name of ["op_panic", "op_print", "op_eval_context", "op_encode", "op_op_names"]) {
-                try { Deno.core.ops[name]("x"); results.push(`${name} ran`); }
-                catch (e) { results.push(e.message); }
-            }
-            results.join(";")
-            "#,
-        )
-        .unwrap();
-    deno_core::scope!(scope, &mut runtime);
-    let v = deno_core::v8::Local::new(scope, v).to_rust_string_lossy(scope);
+    let mut runtime = runtime_with(vec![locked]);
+    let v = text_of(
+        &mut runtime,
+        r#"
+        const results = [];
+        for (const name of ["op_panic", "op_print", "op_eval_context", "op_encode", "op_op_names"]) {
+            try { Deno.core.ops[name]("x"); results.push(`${name} ran`); }
+            catch (e) { results.push(e.message); }
+        }
+        results.join(";")
+        "#,
+    );
     assert_eq!(v, ["op is disabled"; 5].join(";"));
 }
 
 #[test]
 fn the_allowlist_names_only_ops_that_exist() {
-    fazt_js::disable_bytecode_cache();
-    let mut runtime = JsRuntime::new(RuntimeOptions {
-        extensions: vec![fazt_js::fazt_net::init()],
-        ..Default::default()
-    });
-    let v = runtime
-        .execute_script("names.js", "Object.keys(Deno.core.ops).join(',')")
-        .unwrap();
-    deno_core::scope!(scope, &mut runtime);
-    let names = deno_core::v8::Local::new(scope, v).to_rust_string_lossy(scope);
+    let mut runtime = runtime_with(vec![fazt_js::fazt_net::init()]);
+    let names = text_of(&mut runtime, "Object.keys(Deno.core.ops).join(',')");
     let names: Vec<&str> = names.split(',').collect();
     let sandbox_only = ["op_fazt_set_completion", "op_fazt_seal_later"];
     for op in fazt_js::sandbox::ALLOWED_OPS {
@@ -231,22 +215,14 @@ fn an_exception_in_a_microtask_is_reported_on_the_console_and_the_run_goes_on() 
 /// The sandbox as an embedder adds it to a runtime of their own.
 #[test]
 fn an_embedder_runtime_with_the_sandbox_extension_has_the_script_global() {
-    fazt_js::disable_bytecode_cache();
-    let mut runtime = JsRuntime::new(RuntimeOptions {
-        extensions: vec![
-            fazt_js::fazt_net::init(),
-            fazt_js::fazt_sandbox::init(fazt_js::sandbox::Seal::OnLoad),
-        ],
-        ..Default::default()
-    });
-    let v = runtime
-        .execute_script(
-            "embedded.js",
-            "[typeof Deno, typeof __bootstrap, typeof fazt.net.fetch, typeof console.log].join()",
-        )
-        .unwrap();
-    deno_core::scope!(scope, &mut runtime);
-    let v = deno_core::v8::Local::new(scope, v).to_rust_string_lossy(scope);
+    let mut runtime = runtime_with(vec![
+        fazt_js::fazt_net::init(),
+        fazt_js::fazt_sandbox::init(fazt_js::sandbox::Seal::OnLoad),
+    ]);
+    let v = text_of(
+        &mut runtime,
+        "[typeof Deno, typeof __bootstrap, typeof fazt.net.fetch, typeof console.log].join()",
+    );
     assert_eq!(v, "undefined,undefined,function,function");
 }
 
@@ -355,21 +331,12 @@ fn response_text_is_decoded_as_the_web_does() {
 /// global until sealed; sealing twice is refused (the seal is gone).
 #[test]
 fn a_runtime_sealed_by_its_host_is_sealed_once() {
-    fazt_js::prepare_engine();
-    let mut runtime = JsRuntime::new(RuntimeOptions {
-        extensions: vec![
-            fazt_js::fazt_net::init(),
-            fazt_js::fazt_sandbox::init(fazt_js::sandbox::Seal::ByHost),
-        ],
-        ..Default::default()
-    });
-    let names = |runtime: &mut JsRuntime| {
-        let v = runtime
-            .execute_script("names.js", "[typeof Deno, typeof __faztSeal].join()")
-            .unwrap();
-        deno_core::scope!(scope, runtime);
-        deno_core::v8::Local::new(scope, v).to_rust_string_lossy(scope)
-    };
+    let mut runtime = runtime_with(vec![
+        fazt_js::fazt_net::init(),
+        fazt_js::fazt_sandbox::init(fazt_js::sandbox::Seal::ByHost),
+    ]);
+    let names =
+        |runtime: &mut JsRuntime| text_of(runtime, "[typeof Deno, typeof __faztSeal].join()");
     assert_eq!(names(&mut runtime), "object,function");
     fazt_js::sandbox::seal(&mut runtime).unwrap();
     assert_eq!(names(&mut runtime), "undefined,undefined");
@@ -377,4 +344,22 @@ fn a_runtime_sealed_by_its_host_is_sealed_once() {
         fazt_js::sandbox::seal(&mut runtime),
         Err(fazt_js::sandbox::SealError::Missing)
     );
+}
+
+/// A runtime of an embedder's, with `extensions`.
+fn runtime_with(extensions: Vec<Extension>) -> JsRuntime {
+    fazt_js::prepare_engine();
+    JsRuntime::new(RuntimeOptions {
+        extensions,
+        ..Default::default()
+    })
+}
+
+/// The completion value of `source`, run in `runtime`, as text.
+fn text_of(runtime: &mut JsRuntime, source: &str) -> String {
+    let v = runtime
+        .execute_script("probe.js", source.to_string())
+        .unwrap();
+    deno_core::scope!(scope, runtime);
+    deno_core::v8::Local::new(scope, v).to_rust_string_lossy(scope)
 }
