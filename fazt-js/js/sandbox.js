@@ -70,12 +70,13 @@ const KEEP = new Set([...ECMASCRIPT, ...DOCUMENTED]);
 // web without cross-origin isolation: no other agent can share it, and the
 // engine counts its memory against the heap limit only late. A property
 // that cannot be deleted makes the seal throw, and the runtime fails to
-// start: it fails closed.
-function removeGlobals() {
-  for (const key of ReflectOwnKeys(globalThis)) {
-    if (typeof key === "string" && KEEP.has(key)) continue;
-    if (!ReflectDeleteProperty(globalThis, key)) {
-      throw new TypeErrorCtor(`cannot remove global ${String(key)}`);
+// start: it fails closed. The seal keeps the global's names this way, and
+// the console's methods (below).
+function keepOnly(object, keep, what) {
+  for (const key of ReflectOwnKeys(object)) {
+    if (keep.has(key)) continue;
+    if (!ReflectDeleteProperty(object, key)) {
+      throw new TypeErrorCtor(`cannot remove ${what}${String(key)}`);
     }
   }
 }
@@ -86,16 +87,6 @@ function removeGlobals() {
 // (`trace`: a native that copies its arguments into host memory, outside
 // the heap limit and the console budget); the seal removes them.
 const CONSOLE_METHODS = new Set(ReflectOwnKeys(globalThis.console));
-
-function keepConsoleMethods() {
-  const console = globalThis.console;
-  for (const key of ReflectOwnKeys(console)) {
-    if (CONSOLE_METHODS.has(key)) continue;
-    if (!ReflectDeleteProperty(console, key)) {
-      throw new TypeErrorCtor(`cannot remove console.${String(key)}`);
-    }
-  }
-}
 
 // The agent a script runs in cannot block (as on the web's main thread,
 // ECMA-262 [[CanBlock]] false): a blocked thread would not see the
@@ -403,8 +394,8 @@ function complete(value, maxUnits) {
 // op gives, which the seal removes with the other names). An embedder's runtime
 // seals as this module loads.
 function seal() {
-  removeGlobals();
-  keepConsoleMethods();
+  keepOnly(globalThis, KEEP, "global ");
+  keepOnly(globalThis.console, CONSOLE_METHODS, "console.");
   replaceAtomicsWaits();
   installHandlers();
   installPrepareStackTrace();

@@ -610,21 +610,18 @@ fn with_event_loop<R>(f: impl FnOnce(&tokio::runtime::Runtime) -> R) -> Result<R
         let mut slot = cell.try_borrow_mut().map_err(|_| ScriptError::Engine {
             message: "the event loop is already running on this thread".into(),
         })?;
-        if slot.is_none() {
-            let driver = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| ScriptError::Engine {
-                    message: format!("could not start the event loop: {e}"),
-                })?;
-            *slot = Some(driver);
-        }
-        match slot.as_ref() {
-            Some(driver) => Ok(f(driver)),
-            None => Err(ScriptError::Engine {
-                message: "the event loop is gone".into(),
-            }),
-        }
+        let driver = match slot.as_mut() {
+            Some(driver) => driver,
+            None => slot.insert(
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| ScriptError::Engine {
+                        message: format!("could not start the event loop: {e}"),
+                    })?,
+            ),
+        };
+        Ok(f(driver))
     })
 }
 
