@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Args;
 use fazt_policy::{AllowEntry, EntryRules, Explanation, Limits, RequestBudget, Step};
-use fazt_secrets::{InjectMode, Store};
+use fazt_secrets::Store;
 use fazt_transport::Request;
 use serde_json::json;
 
@@ -308,7 +308,7 @@ pub(crate) struct SecretSetArgs {
 
 pub(crate) fn secret_set(g: &Global, a: &SecretSetArgs) -> Result<(), Failure> {
     fazt_secrets::check_name(&a.name)?;
-    let mode = InjectMode::parse(&a.inject_as, a.key.as_deref())?;
+    let mode = fazt_policy::InjectAs::parse(&a.inject_as, a.key.as_deref()).map_err(usage)?;
     fazt_policy::HostPattern::parse(&a.domain).map_err(usage)?;
     let app = app_id(a.app.as_deref())?;
     let value = read_secret_value(&a.name)?;
@@ -349,11 +349,7 @@ pub(crate) fn secret_list(g: &Global, app: Option<&str>, as_json: bool) -> Resul
     let app = app_id(app)?;
     let store = open_store(g)?;
     let list = store.list_secrets(app.as_ref())?;
-    let mode = |m: &InjectMode| match m.inject_as() {
-        fazt_policy::InjectAs::Bearer => ("bearer", None),
-        fazt_policy::InjectAs::Header(k) => ("header", Some(k.clone())),
-        fazt_policy::InjectAs::Query(k) => ("query", Some(k.clone())),
-    };
+    let mode = |m: &fazt_policy::InjectAs| (m.mode(), m.key().map(str::to_string));
     if as_json {
         let rows: Vec<_> = list
             .iter()

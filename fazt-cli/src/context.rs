@@ -94,8 +94,12 @@ impl DevOptions {
         Arc::new(r)
     }
 
-    pub(crate) fn classifier(&self) -> Classifier {
-        Classifier::new().with_allow_ranges(self.allow_ranges.iter().copied())
+    /// Whether any override weakens the client's defaults.
+    fn weakens(&self) -> bool {
+        !self.resolve.is_empty()
+            || !self.allow_ranges.is_empty()
+            || self.ca_pem.is_some()
+            || !self.system_dns
     }
 }
 
@@ -149,18 +153,20 @@ pub(crate) fn client(
         );
     }
     let policy =
-        Policy::new(entries.into_iter().collect(), dev.classifier(), limits).map_err(usage)?;
+        Policy::new(entries.into_iter().collect(), Classifier::new(), limits).map_err(usage)?;
     let mut builder = EgressClient::builder(policy)
-        .resolver(dev.resolver())
         .secrets(Arc::new(store.clone()))
         .allowlist_source(Arc::new(store.clone()))
         .log_sink(Arc::new(log.clone()) as Arc<dyn LogSink>);
-    if let Some(pem) = &dev.ca_pem {
-        builder = builder
+    if dev.weakens() {
+        let mut weakened = builder
             .dangerous()
-            .add_root_certificates_pem(pem)
-            .map_err(usage)?
-            .finish();
+            .resolver(dev.resolver())
+            .allow_ranges(dev.allow_ranges.iter().copied());
+        if let Some(pem) = &dev.ca_pem {
+            weakened = weakened.add_root_certificates_pem(pem).map_err(usage)?;
+        }
+        builder = weakened.finish();
     }
     let client = builder.build().map_err(usage)?;
     Ok((client, log))

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use fazt_js::ScriptRunner;
 use fazt_policy::{AllowEntry, IpNet, Limits};
-use fazt_secrets::{InjectMode, LogQuery};
+use fazt_secrets::LogQuery;
 use fazt_tests::{Reply, TestCa, Upstream};
 use serde_json::Value;
 
@@ -83,7 +83,7 @@ fn tour(dir: &std::path::Path) -> Result<(), Failure> {
     let entry = format!("api.demo.test:{}", up.port());
     store.allow(&AllowEntry::parse(&entry).map_err(anyhow_err)?)?;
     store.allow(&AllowEntry::parse("private.demo.test").map_err(anyhow_err)?)?;
-    let bearer = InjectMode::parse("bearer", None)?;
+    let bearer = fazt_policy::InjectAs::Bearer;
     store.set_secret(None, "DEMO_KEY", SECRET, &bearer, Some("api.demo.test"))?;
 
     let limits = Limits::default();

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use fazt_js::{ScriptPool, ScriptRunner};
 use fazt_policy::Limits;
-use fazt_tests::{allowlist, loopback_client, loopback_policy, TestCa};
+use fazt_tests::{allowlist, loopback_client, test_policy, TestCa};
 
 /// How long runs are timed, after a warm-up of a second.
 const MEASURED: Duration = Duration::from_secs(10);
@@ -86,7 +86,7 @@ fn main() {
     fazt_js::prepare_engine();
     let ca = TestCa::new();
     let limits = Limits::default();
-    let policy = loopback_policy(allowlist(&[]), limits);
+    let policy = test_policy(allowlist(&[]), limits);
     let client = loopback_client(policy, &ca, &[]).build().unwrap();
     assert!(fazt_js::build_startup_snapshot());
     let runner = ScriptRunner::new(client, limits);

@@ -2,6 +2,47 @@
 //! cache itself (memory, eviction) is fazt-transport's.
 
 use crate::headers::ResponseHeaders;
+use crate::{Approved, RedirectMode};
+
+/// A request as the cache rules see it.
+#[derive(Clone, Copy, Debug)]
+pub struct CacheRequest<'a> {
+    /// The app making it.
+    pub app: Option<&'a str>,
+    /// Its method, normalized.
+    pub method: &'a str,
+    /// Its approved target: the canonical URL and the entry's `cache_ttl`.
+    pub approved: &'a Approved,
+    /// Its redirect mode.
+    pub redirect: RedirectMode,
+    /// Whether it has a body.
+    pub has_body: bool,
+    /// Whether it names a secret (`auth`).
+    pub has_auth: bool,
+    /// Its headers as they reach the upstream (sanitized, lowercase).
+    pub headers: &'a [(String, String)],
+}
+
+impl CacheRequest<'_> {
+    /// The eligibility rule: the key this request's answer is looked up
+    /// and stored under, or `None` when it may not be cached. It may when
+    /// its entry has a `cache_ttl`, it follows redirects (a `manual` or
+    /// `error` call asks for another answer), and
+    /// [`cacheable_request`] admits it; the key is [`cache_key`]'s.
+    pub fn key(&self) -> Option<String> {
+        let cacheable = self.approved.cache_ttl.is_some()
+            && self.redirect == RedirectMode::Follow
+            && cacheable_request(self.method, self.has_body, self.has_auth, self.headers);
+        cacheable.then(|| {
+            cache_key(
+                self.app,
+                self.method,
+                self.approved.target.url().as_str(),
+                self.headers,
+            )
+        })
+    }
+}
 
 /// Whether a request's answer may come from (and go to) the cache: a GET
 /// without a body, without an injected secret (`auth`), and without
@@ -51,10 +92,15 @@ pub fn cache_key(
     key
 }
 
-/// Whether a response may be stored: not `no-store` or `private`, no
+/// Whether a response to a cacheable request may be stored: a 2xx that
+/// came straight from the first target (`redirected` false: the entry's
+/// TTL is for its own answers), not `no-store` or `private`, no
 /// `Set-Cookie` (it belongs to one caller), and no `Vary` (the cache does
 /// not keep variants: such responses are not stored).
-pub fn storable(headers: &ResponseHeaders) -> bool {
+pub fn storable(status: u16, redirected: bool, headers: &ResponseHeaders) -> bool {
+    if !(200..300).contains(&status) || redirected {
+        return false;
+    }
     let cache_control_allows = headers.all("cache-control").all(|v| {
         let v = v.to_ascii_lowercase();
         !v.contains("no-store") && !v.contains("private")

@@ -19,7 +19,9 @@
 //!   with the number of entries.
 //! - [`Limits`] with validation and a schema; [`RequestBudget`] and
 //!   [`TokenBucket`] arithmetic.
-//! - Header rules ([`headers`]) and redirect decisions ([`Policy::redirect`]).
+//! - Header rules ([`headers`]); redirect decisions ([`Policy::redirect`])
+//!   and what a hop strips ([`Hop::apply`], [`SecretRoute`]); secret
+//!   placement ([`Injection::apply`]); cache rules ([`cache`]).
 //! - [`NetError`], the one error type of egress, with its stable codes.
 //! - [`Policy::explain`]: the ordered steps of a decision.
 //! - The seams ([`SecretInjector`], [`LogSink`]) between transport and
@@ -61,7 +63,9 @@ pub mod cache;
 mod error;
 mod explain;
 pub mod headers;
+mod hop;
 mod host;
+mod inject;
 mod ip;
 mod limits;
 mod policy;
@@ -75,14 +79,17 @@ pub use allowlist::{
 pub use budget::RequestBudget;
 pub use error::{ErrorCode, NetError, UnknownErrorCode};
 pub use explain::{Explanation, Step};
+pub use hop::{is_redirect_status, Hop, RedirectMode, SecretRoute, CREDENTIAL_HEADERS};
 pub use host::{CanonicalHost, HostError, HostProblem};
+pub use inject::{
+    check_secret_domain, InjectAs, InjectAsError, Injection, SecretValue, MAX_QUERY_KEY, REDACTED,
+};
 pub use ip::{classify_v4, classify_v6, embedded_ipv4, BlockReason, Classifier, IpClass, Verdict};
 pub use ipnet::IpNet;
 pub use limits::{FieldSchema, Limits, LimitsError};
-pub use policy::{is_redirect_status, Approved, Hop, Policy};
+pub use policy::{Approved, Policy};
 pub use rate::TokenBucket;
 pub use seams::{
-    check_secret_domain, log_field, AllowlistSource, InjectAs, Injection, LogEntry, LogSink,
-    NullSink, SecretInjector, SecretValue, LOG_FIELD_MAX, REDACTED,
+    log_field, AllowlistSource, LogEntry, LogSink, NullSink, SecretInjector, LOG_FIELD_MAX,
 };
 pub use target::{Origin, Scheme, Target};

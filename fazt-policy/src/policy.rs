@@ -6,16 +6,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::explain::{NoTrace, Step, Trace};
+use crate::hop::is_redirect_status;
 use crate::{
-    AllowEntry, Allowlist, CanonicalHost, Classifier, EntryRules, Explanation, Limits, LimitsError,
-    Lookup, NetError, Scheme, Target, Verdict,
+    AllowEntry, Allowlist, CanonicalHost, Classifier, EntryRules, Explanation, Hop, Limits,
+    LimitsError, Lookup, NetError, RedirectMode, Scheme, Target, Verdict,
 };
 
 /// Everything needed to decide whether a call may be made.
 #[derive(Clone, Debug, Default)]
 pub struct Policy {
     allowlist: Allowlist,
-    classifier: Classifier,
+    /// Shared: swapping the allowlist or the limits keeps the same one.
+    classifier: Arc<Classifier>,
     limits: Limits,
 }
 
@@ -40,20 +42,6 @@ pub struct Approved {
     pub cache_ttl: Option<Duration>,
 }
 
-/// The next hop of a redirect.
-#[derive(Clone, Debug)]
-pub struct Hop {
-    /// The approved next target.
-    pub to: Approved,
-    /// The method to use.
-    pub method: String,
-    /// Whether the request body is sent again.
-    pub keep_body: bool,
-    /// Whether the hop stays on the same origin (only then may an injected
-    /// secret be applied again).
-    pub same_origin: bool,
-}
-
 impl Policy {
     /// A policy; the limits are validated.
     pub fn new(
@@ -64,7 +52,7 @@ impl Policy {
         limits.validate()?;
         Ok(Policy {
             allowlist,
-            classifier,
+            classifier: Arc::new(classifier),
             limits,
         })
     }
@@ -85,9 +73,10 @@ impl Policy {
         Ok(self)
     }
 
-    /// The same policy with another classifier.
-    pub fn with_classifier(mut self, classifier: Classifier) -> Self {
-        self.classifier = classifier;
+    /// The same policy with another classifier, which may be shared with
+    /// whatever else checks addresses (a transport's resolver).
+    pub fn with_classifier(mut self, classifier: impl Into<Arc<Classifier>>) -> Self {
+        self.classifier = classifier.into();
         self
     }
 
@@ -120,7 +109,7 @@ impl Policy {
     /// Connect-time check: every resolved address must be allowed, or the
     /// call is refused (a name with one blocked address is refused whole).
     pub fn check_addrs(&self, host: &CanonicalHost, addrs: &[IpAddr]) -> Result<(), NetError> {
-        self.check_addrs_traced(host, addrs, &mut NoTrace)
+        self.classifier.check_addrs(host, addrs)
     }
 
     /// The whole decision for `url`, step by step. With `addrs`, the
@@ -133,7 +122,10 @@ impl Policy {
             self.check_target_traced(app, t, &mut steps)
         });
         let result = match (result, addrs) {
-            (Ok(a), Some(addrs)) => self.check_addrs_traced(a.target.host(), addrs, &mut steps),
+            (Ok(a), Some(addrs)) => {
+                self.classifier
+                    .check_addrs_traced(a.target.host(), addrs, &mut steps)
+            }
             (r, _) => r.map(|_| ()),
         };
         Explanation {
@@ -144,15 +136,18 @@ impl Policy {
         }
     }
 
-    /// Decides what to do with a response: `Ok(None)` when it is final (not
-    /// a followed redirect status, or no `Location`), the next hop when it
-    /// is a redirect that passes every check a new request would, or an
-    /// error ([`NetError::TooManyRedirects`] once `hops_done` reached
+    /// Decides what to do with a response to a request made in `mode`:
+    /// `Ok(None)` when it is final (not a redirect status, no `Location`,
+    /// or [`RedirectMode::Manual`]), [`NetError::RedirectNotAllowed`] for a
+    /// redirect under [`RedirectMode::Error`], otherwise the next hop when
+    /// it passes every check a new request would, or an error
+    /// ([`NetError::TooManyRedirects`] once `hops_done` reached
     /// `max_redirects`).
     ///
     /// Method rules follow WHATWG fetch: 303 becomes GET (HEAD stays HEAD),
     /// 301 and 302 turn POST into GET; the body is dropped whenever the
-    /// method changes.
+    /// method changes ([`Hop::apply`]).
+    #[allow(clippy::too_many_arguments)]
     pub fn redirect(
         &self,
         app: Option<&str>,
@@ -161,6 +156,7 @@ impl Policy {
         location: Option<&str>,
         method: &str,
         hops_done: u32,
+        mode: RedirectMode,
     ) -> Result<Option<Hop>, NetError> {
         if !is_redirect_status(status) {
             return Ok(None);
@@ -168,6 +164,16 @@ impl Policy {
         let Some(location) = location else {
             return Ok(None);
         };
+        match mode {
+            RedirectMode::Manual => return Ok(None),
+            RedirectMode::Error => {
+                return Err(NetError::RedirectNotAllowed {
+                    host: from.host().to_string(),
+                    status,
+                })
+            }
+            RedirectMode::Follow => {}
+        }
         if u64::from(hops_done) >= self.limits.max_redirects {
             return Err(NetError::TooManyRedirects {
                 host: from.host().to_string(),
@@ -262,6 +268,15 @@ impl Policy {
             target,
         }
     }
+}
+
+impl Classifier {
+    /// The connect-time rule: every resolved address must be allowed, or
+    /// the call is refused (a name with one blocked address is refused
+    /// whole; no address at all is a DNS failure).
+    pub fn check_addrs(&self, host: &CanonicalHost, addrs: &[IpAddr]) -> Result<(), NetError> {
+        self.check_addrs_traced(host, addrs, &mut NoTrace)
+    }
 
     fn check_addrs_traced(
         &self,
@@ -279,7 +294,7 @@ impl Policy {
         }
         let mut refusal = None;
         for &addr in addrs {
-            match self.classifier.classify(addr) {
+            match self.classify(addr) {
                 Verdict::Allowed => {
                     trace.step("dns", true, || format!("{addr}: globally reachable"))
                 }
@@ -299,11 +314,4 @@ impl Policy {
         }
         refusal.map_or(Ok(()), Err)
     }
-}
-
-/// Whether `status` is one a redirect is followed for (WHATWG fetch's
-/// redirect statuses: 301, 302, 303, 307, 308). The one definition: the
-/// transport's hop loop and [`Policy::redirect`] both ask it.
-pub fn is_redirect_status(status: u16) -> bool {
-    matches!(status, 301 | 302 | 303 | 307 | 308)
 }

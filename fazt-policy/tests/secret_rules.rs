@@ -71,3 +71,140 @@ fn every_form_of_the_value_is_scrubbed() {
         assert_eq!(secret(value).scrub(text), expected, "{value:?} in {text:?}");
     }
 }
+
+/// The placement rule as a table: where each mode puts the value, and the
+/// injected value winning over what the caller set under the same name.
+#[test]
+fn a_secret_is_placed_where_its_mode_says_and_wins() {
+    let caller = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect()
+    };
+    // (case, mode, URL, caller headers) -> (URL, headers)
+    for (case, inject_as, url, headers, want_url, want_headers) in [
+        (
+            "bearer goes in Authorization",
+            InjectAs::Bearer,
+            "https://api.test/v1?a=1",
+            caller(&[("accept", "*/*")]),
+            "https://api.test/v1?a=1",
+            caller(&[("accept", "*/*"), ("authorization", "Bearer v@lue")]),
+        ),
+        (
+            "bearer replaces the caller's Authorization",
+            InjectAs::Bearer,
+            "https://api.test/",
+            caller(&[("authorization", "Bearer mine"), ("accept", "*/*")]),
+            "https://api.test/",
+            caller(&[("accept", "*/*"), ("authorization", "Bearer v@lue")]),
+        ),
+        (
+            "header goes under its name",
+            InjectAs::Header("x-api-key".into()),
+            "https://api.test/",
+            caller(&[("accept", "*/*")]),
+            "https://api.test/",
+            caller(&[("accept", "*/*"), ("x-api-key", "v@lue")]),
+        ),
+        (
+            "header replaces the caller's, any case",
+            InjectAs::Header("x-api-key".into()),
+            "https://api.test/",
+            caller(&[("X-Api-Key", "mine")]),
+            "https://api.test/",
+            caller(&[("x-api-key", "v@lue")]),
+        ),
+        (
+            "header leaves Authorization alone",
+            InjectAs::Header("x-api-key".into()),
+            "https://api.test/",
+            caller(&[("authorization", "Bearer mine")]),
+            "https://api.test/",
+            caller(&[("authorization", "Bearer mine"), ("x-api-key", "v@lue")]),
+        ),
+        (
+            "query is added, encoded",
+            InjectAs::Query("key".into()),
+            "https://api.test/v1?a=1",
+            caller(&[("accept", "*/*")]),
+            "https://api.test/v1?a=1&key=v%40lue",
+            caller(&[("accept", "*/*")]),
+        ),
+        (
+            "query replaces the caller's parameter",
+            InjectAs::Query("key".into()),
+            "https://api.test/v1?key=mine&a=1",
+            caller(&[]),
+            "https://api.test/v1?a=1&key=v%40lue",
+            caller(&[]),
+        ),
+    ] {
+        let secret = Injection {
+            inject_as,
+            value: SecretValue::new("v@lue"),
+        };
+        let mut target = fazt_policy::Target::parse(url).unwrap();
+        let mut headers = headers;
+        secret.apply(&mut target, &mut headers);
+        assert_eq!(target.url().as_str(), want_url, "{case}");
+        assert_eq!(headers, want_headers, "{case}");
+    }
+}
+
+/// The inject mode rule: one parser, used by the store and the CLI.
+#[test]
+fn inject_modes_parse_or_name_their_rule() {
+    use fazt_policy::InjectAsError as E;
+    for (mode, key, expected) in [
+        ("bearer", None, Ok(InjectAs::Bearer)),
+        ("BEARER", Some("  "), Ok(InjectAs::Bearer)),
+        (
+            "header",
+            Some("X-Api-Key"),
+            Ok(InjectAs::Header("x-api-key".into())),
+        ),
+        (
+            "query",
+            Some("api_key"),
+            Ok(InjectAs::Query("api_key".into())),
+        ),
+        ("bearer", Some("x"), Err(E::KeyNotTaken)),
+        ("header", None, Err(E::KeyMissing("header"))),
+        ("query", Some(""), Err(E::KeyMissing("query"))),
+        (
+            "header",
+            Some("bad name"),
+            Err(E::InvalidHeader("bad name".into())),
+        ),
+        ("header", Some("Host"), Err(E::ManagedHeader("host".into()))),
+        (
+            "header",
+            Some("proxy-authorization"),
+            Err(E::ManagedHeader("proxy-authorization".into())),
+        ),
+        ("query", Some("a&b"), Err(E::InvalidQueryKey("a&b".into()))),
+        (
+            "query",
+            Some(&"k".repeat(65)),
+            Err(E::InvalidQueryKey("k".repeat(65))),
+        ),
+        ("cookie", None, Err(E::UnknownMode("cookie".into()))),
+    ] {
+        let got = InjectAs::parse(mode, key);
+        assert_eq!(got, expected, "{mode} {key:?}");
+        if let Ok(parsed) = got {
+            assert_eq!(
+                InjectAs::parse(parsed.mode(), parsed.key()),
+                Ok(parsed.clone())
+            );
+        }
+    }
+    assert_eq!(
+        InjectAs::parse("header", Some("Host"))
+            .unwrap_err()
+            .to_string(),
+        "invalid inject key: header \"host\" is managed by the transport"
+    );
+}

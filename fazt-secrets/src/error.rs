@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use fazt_policy::{EntryError, LimitsError};
+use fazt_policy::{EntryError, InjectAsError, LimitsError};
 
 /// A storage failure or invalid input.
 #[derive(Debug)]
@@ -17,10 +17,8 @@ pub enum StoreError {
     Io(std::io::Error),
     /// A secret name does not match `[A-Z0-9_]{1,64}`.
     InvalidName(String),
-    /// `inject_as` is not `bearer`, `header` or `query`.
-    InvalidInjectAs(String),
-    /// `header` and `query` need a key; `bearer` takes none.
-    InjectKey(String),
+    /// The inject mode or its key is refused ([`InjectAs::parse`](fazt_policy::InjectAs::parse)).
+    InjectAs(InjectAsError),
     /// A host, pattern, port, app id or override is invalid.
     Entry(EntryError),
     /// The secret value is empty or contains control characters.
@@ -45,13 +43,7 @@ impl fmt::Display for StoreError {
                 f,
                 "invalid secret name \"{n}\": expected 1..64 characters of A-Z, 0-9 and _"
             ),
-            StoreError::InvalidInjectAs(a) => {
-                write!(
-                    f,
-                    "invalid inject mode \"{a}\": expected bearer, header or query"
-                )
-            }
-            StoreError::InjectKey(why) => write!(f, "invalid inject key: {why}"),
+            StoreError::InjectAs(e) => e.fmt(f),
             StoreError::Entry(e) => e.fmt(f),
             StoreError::InvalidValue(why) => write!(f, "invalid secret value: {why}"),
             StoreError::Limit(e) => e.fmt(f),
@@ -88,6 +80,12 @@ impl From<std::io::Error> for StoreError {
 impl From<EntryError> for StoreError {
     fn from(e: EntryError) -> Self {
         StoreError::Entry(e)
+    }
+}
+
+impl From<InjectAsError> for StoreError {
+    fn from(e: InjectAsError) -> Self {
+        StoreError::InjectAs(e)
     }
 }
 

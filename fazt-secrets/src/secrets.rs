@@ -2,7 +2,6 @@
 
 use std::fmt;
 
-use fazt_policy::headers::{check_header_name, DROPPED_REQUEST_HEADERS};
 use fazt_policy::{
     check_secret_domain, AppId, CanonicalHost, HostPattern, InjectAs, Injection, NetError,
     SecretInjector, SecretValue,
@@ -12,81 +11,6 @@ use rusqlite::{params, OptionalExtension};
 use crate::store::now_ms;
 use crate::{Store, StoreError};
 
-/// How a secret is injected, validated.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct InjectMode(InjectAs);
-
-impl InjectMode {
-    /// Parses `bearer`, `header` (with a header name as `key`) or `query`
-    /// (with a parameter name as `key`).
-    pub fn parse(inject_as: &str, key: Option<&str>) -> Result<InjectMode, StoreError> {
-        let key = key.map(str::trim).filter(|k| !k.is_empty());
-        let mode = match (inject_as.to_ascii_lowercase().as_str(), key) {
-            ("bearer", None) => InjectAs::Bearer,
-            ("bearer", Some(_)) => {
-                return Err(StoreError::InjectKey(
-                    "bearer secrets go in Authorization and take no key".into(),
-                ))
-            }
-            ("header" | "query", None) => {
-                return Err(StoreError::InjectKey(format!(
-                    "{inject_as} secrets need a key"
-                )))
-            }
-            ("header", Some(k)) => {
-                check_header_name(k).map_err(|e| StoreError::InjectKey(e.message()))?;
-                let k = k.to_ascii_lowercase();
-                if DROPPED_REQUEST_HEADERS.contains(&k.as_str()) || k.starts_with("proxy-") {
-                    return Err(StoreError::InjectKey(format!(
-                        "header \"{k}\" is managed by the transport"
-                    )));
-                }
-                InjectAs::Header(k)
-            }
-            ("query", Some(k)) => {
-                if k.len() > 64
-                    || k.chars()
-                        .any(|c| c.is_control() || matches!(c, '&' | '=' | '#' | ' '))
-                {
-                    return Err(StoreError::InjectKey(format!(
-                        "query key \"{}\" must be 1..64 characters without controls, spaces, '&', '=' or '#'",
-                        k.escape_debug()
-                    )));
-                }
-                InjectAs::Query(k.to_string())
-            }
-            (other, _) => {
-                return Err(StoreError::InvalidInjectAs(
-                    other.escape_debug().to_string(),
-                ))
-            }
-        };
-        Ok(InjectMode(mode))
-    }
-
-    /// The mode.
-    pub fn inject_as(&self) -> &InjectAs {
-        &self.0
-    }
-
-    fn columns(&self) -> (&'static str, &str) {
-        match &self.0 {
-            InjectAs::Bearer => ("bearer", ""),
-            InjectAs::Header(k) => ("header", k),
-            InjectAs::Query(k) => ("query", k),
-        }
-    }
-
-    fn from_columns(kind: &str, key: String) -> Option<InjectMode> {
-        Some(InjectMode(match kind {
-            "bearer" => InjectAs::Bearer,
-            "header" => InjectAs::Header(key),
-            "query" => InjectAs::Query(key),
-            _ => return None,
-        }))
-    }
-}
-
 /// A secret as listings show it: everything but the value, which is masked.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SecretInfo {
@@ -94,8 +18,8 @@ pub struct SecretInfo {
     pub name: String,
     /// Owning app, `None` for a global secret.
     pub app: Option<String>,
-    /// Injection mode.
-    pub mode: InjectMode,
+    /// Where the value is injected.
+    pub mode: InjectAs,
     /// Domain binding (canonical pattern), if any.
     pub domain: Option<String>,
     /// Masked value: `********` then, for values of 16 or more characters,
@@ -153,7 +77,7 @@ impl Store {
         app: Option<&AppId>,
         name: &str,
         value: &str,
-        mode: &InjectMode,
+        mode: &InjectAs,
         domain: Option<&str>,
     ) -> Result<(), StoreError> {
         check_name(name)?;
@@ -167,7 +91,7 @@ impl Store {
             .map(HostPattern::parse)
             .transpose()?
             .map(|d| d.to_string());
-        let (kind, key) = mode.columns();
+        let (kind, key) = (mode.mode(), mode.key().unwrap_or_default());
         let now = now_ms();
         let conn = self.conn.lock();
         conn.execute(
@@ -215,7 +139,9 @@ impl Store {
         let mut out = Vec::new();
         for row in rows {
             let (name, app, kind, key, domain, masked, created_ms, updated_ms) = row?;
-            let Some(mode) = InjectMode::from_columns(&kind, key) else {
+            // A row the current parser refuses is left out of listings
+            // (and never injected: `resolve` reads it the same way).
+            let Ok(mode) = InjectAs::parse(&kind, Some(&key)) else {
                 continue;
             };
             out.push(SecretInfo {
@@ -269,9 +195,9 @@ impl SecretInjector for Store {
             d => Some(HostPattern::parse(d).map_err(|_| missing())?),
         };
         check_secret_domain(name, bound.as_ref(), host)?;
-        let mode = InjectMode::from_columns(&kind, key).ok_or_else(missing)?;
+        let inject_as = InjectAs::parse(&kind, Some(&key)).map_err(|_| missing())?;
         Ok(Injection {
-            inject_as: mode.0,
+            inject_as,
             value: SecretValue::new(value),
         })
     }

@@ -11,9 +11,7 @@ use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use fazt_policy::{EntryRules, Limits, NullSink, RequestBudget};
-use fazt_tests::{
-    allowlist, loopback_client, loopback_policy, Reply, SameWindows, TestCa, Upstream,
-};
+use fazt_tests::{allowlist, loopback_client, test_policy, Reply, SameWindows, TestCa, Upstream};
 use fazt_transport::Request;
 use ureq::config::Config;
 use ureq::http::Uri;
@@ -46,7 +44,7 @@ fn fetch_1k(c: &mut Criterion) {
     let url = format!("https://api.test:{}/item", up.port());
 
     let entry = format!("api.test:{}", up.port());
-    let policy = loopback_policy(
+    let policy = test_policy(
         allowlist(&[(&entry, EntryRules::default())]),
         Limits::default(),
     );

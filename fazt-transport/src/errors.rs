@@ -1,9 +1,13 @@
-//! ureq, rustls and io failures mapped to [`NetError`]: the only place that
-//! does it.
+//! ureq, rustls, http and io failures mapped to [`NetError`]: the only place
+//! in the transport that makes a `NetError` from a failure of the I/O below
+//! it (the policy's own refusals are made in fazt-policy and only carried
+//! through here).
 
 use std::time::Duration;
 
 use fazt_policy::NetError;
+
+use crate::ResolveError;
 
 /// Context for the mapping: which host, which deadline and limits applied.
 pub(crate) struct Ctx<'a> {
@@ -32,10 +36,7 @@ pub(crate) fn from_ureq(e: ureq::Error, ctx: &Ctx<'_>) -> NetError {
             host: host(),
             max: ctx.max_headers,
         },
-        ureq::Error::BodyExceedsLimit(_) => NetError::ResponseTooLarge {
-            host: host(),
-            max: ctx.max_response,
-        },
+        ureq::Error::BodyExceedsLimit(_) => response_too_large(ctx),
         ureq::Error::Rustls(e) => NetError::Tls {
             host: host(),
             reason: e.to_string(),
@@ -83,10 +84,7 @@ pub(crate) fn from_io(io: std::io::Error, ctx: &Ctx<'_>) -> NetError {
                 return timeout(ctx);
             }
             if let ureq::Error::BodyExceedsLimit(_) = u {
-                return NetError::ResponseTooLarge {
-                    host: host(),
-                    max: ctx.max_response,
-                };
+                return response_too_large(ctx);
             }
         }
     }
@@ -96,9 +94,42 @@ pub(crate) fn from_io(io: std::io::Error, ctx: &Ctx<'_>) -> NetError {
     }
 }
 
-fn timeout(ctx: &Ctx<'_>) -> NetError {
+/// The request could not be built from the checked parts (a header value
+/// the http crate refuses).
+pub(crate) fn from_http(e: &ureq::http::Error) -> NetError {
+    NetError::InvalidUrl {
+        reason: e.to_string(),
+    }
+}
+
+/// The response declared or sent more than the target's cap.
+pub(crate) fn response_too_large(ctx: &Ctx<'_>) -> NetError {
+    NetError::ResponseTooLarge {
+        host: ctx.host.to_string(),
+        max: ctx.max_response,
+    }
+}
+
+/// The call's deadline passed.
+pub(crate) fn timeout(ctx: &Ctx<'_>) -> NetError {
     NetError::Timeout {
         host: ctx.host.to_string(),
         after_ms: u64::try_from(ctx.deadline.as_millis()).unwrap_or(u64::MAX),
+    }
+}
+
+impl ResolveError {
+    /// The egress error for a failed lookup of `host`: a timeout is
+    /// `NET_TIMEOUT`, anything else `NET_ERROR`.
+    pub fn into_net_error(self, host: &str) -> NetError {
+        let host = host.to_string();
+        match self {
+            ResolveError::Timeout => NetError::DnsTimeout { host },
+            ResolveError::NotFound => NetError::Dns {
+                host,
+                reason: "no addresses".into(),
+            },
+            ResolveError::Failed(reason) => NetError::Dns { host, reason },
+        }
     }
 }

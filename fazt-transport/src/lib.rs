@@ -32,9 +32,11 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod budget;
+mod builder;
 mod cache;
 mod client;
 mod errors;
+mod hops;
 mod log;
 mod ratelimit;
 mod request;
@@ -42,7 +44,8 @@ mod resolve;
 mod slots;
 
 pub use budget::{Counted, SharedBudget};
-pub use client::{parse_pem_roots, DangerousOptions, EgressBuilder, EgressClient, TransportError};
+pub use builder::{parse_pem_roots, DangerousOptions, EgressBuilder, TransportError};
+pub use client::EgressClient;
 pub use log::TracingSink;
 pub use request::{RedirectMode, Request, Response};
 pub use resolve::{Resolve, ResolveError, StaticResolver, SystemResolver};

@@ -27,7 +27,7 @@ impl RateLimits {
 
     /// Takes a token for `key` (`per_minute`, `burst`), or refuses with the
     /// time until one is there.
-    pub(crate) fn check(
+    pub(crate) fn take(
         &self,
         key: &str,
         host: &str,

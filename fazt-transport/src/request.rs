@@ -3,18 +3,7 @@
 use std::time::Duration;
 
 use fazt_policy::headers::ResponseHeaders;
-
-/// What to do with a redirect response.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum RedirectMode {
-    /// Follow it, checking every hop like a new request (the default).
-    #[default]
-    Follow,
-    /// Return the 3xx response as it is.
-    Manual,
-    /// Fail with `NET_BLOCKED`.
-    Error,
-}
+pub use fazt_policy::RedirectMode;
 
 /// One call as a script describes it.
 #[derive(Clone, Debug, Default)]

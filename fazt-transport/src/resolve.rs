@@ -1,4 +1,4 @@
-//! Name resolution, checked: every answer goes through the policy's
+//! Name resolution, checked: every answer goes through the client's
 //! classifier before ureq may dial it.
 //!
 //! [`Resolve`] is the pluggable lookup (the system resolver, or fixed answers
@@ -14,8 +14,7 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use fazt_policy::{CanonicalHost, NetError, Policy};
-use parking_lot::RwLock;
+use fazt_policy::{CanonicalHost, Classifier, NetError};
 use ureq::config::Config;
 use ureq::http::Uri;
 use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
@@ -31,22 +30,6 @@ pub enum ResolveError {
     Timeout,
     /// The resolver failed.
     Failed(String),
-}
-
-impl ResolveError {
-    /// The egress error for a failed lookup of `host`: a timeout is
-    /// `NET_TIMEOUT`, anything else `NET_ERROR`.
-    pub fn into_net_error(self, host: &str) -> NetError {
-        let host = host.to_string();
-        match self {
-            ResolveError::Timeout => NetError::DnsTimeout { host },
-            ResolveError::NotFound => NetError::Dns {
-                host,
-                reason: "no addresses".into(),
-            },
-            ResolveError::Failed(reason) => NetError::Dns { host, reason },
-        }
-    }
 }
 
 /// Looks a host name up. Implementations must not consult anything the
@@ -128,7 +111,8 @@ impl Resolve for StaticResolver {
 #[derive(Debug)]
 pub(crate) struct CheckingResolver {
     pub(crate) inner: Arc<dyn Resolve>,
-    pub(crate) policy: Arc<RwLock<Arc<Policy>>>,
+    /// The client's one classifier, built with it and never swapped.
+    pub(crate) classifier: Arc<Classifier>,
 }
 
 impl Resolver for CheckingResolver {
@@ -152,8 +136,7 @@ impl Resolver for CheckingResolver {
             .inner
             .resolve(host.as_str(), limit)
             .map_err(|e| wrap(e.into_net_error(host.as_str())))?;
-        let policy = Arc::clone(&self.policy.read());
-        policy.check_addrs(&host, &addrs).map_err(wrap)?;
+        self.classifier.check_addrs(&host, &addrs).map_err(wrap)?;
         let mut out = self.empty();
         // ureq keeps at most 16 addresses; all of them were checked above.
         for ip in addrs.into_iter().take(16) {

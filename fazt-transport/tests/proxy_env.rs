@@ -2,7 +2,7 @@
 //! because it changes the process environment.
 
 use fazt_policy::{EntryRules, Limits, RequestBudget};
-use fazt_tests::{allowlist, loopback_client, loopback_policy, Reply, TestCa, Upstream};
+use fazt_tests::{allowlist, loopback_client, test_policy, Reply, TestCa, Upstream};
 use fazt_transport::Request;
 
 #[test]
@@ -31,7 +31,7 @@ fn proxy_variables_are_ignored() {
     };
     let tls_entry = format!("api.test:{}", tls.port());
     let plain_entry = format!("other.test:{}", plain.port());
-    let policy = loopback_policy(
+    let policy = test_policy(
         allowlist(&[(&tls_entry, EntryRules::default()), (&plain_entry, http)]),
         Limits::default(),
     );

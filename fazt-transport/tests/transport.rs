@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use fazt_policy::{EntryRules, ErrorCode, InjectAs, Limits, NetError, Policy, RequestBudget};
 use fazt_tests::{
-    allowlist, localhost, loopback_policy, MemorySecrets, RecordingSink, Reply, Seen, TestCa,
-    Upstream,
+    allowlist, localhost, loopback_range, test_policy, MemorySecrets, RecordingSink, Reply, Seen,
+    TestCa, Upstream,
 };
 use fazt_transport::{EgressClient, RedirectMode, Request, Resolve, ResolveError, StaticResolver};
 
@@ -81,7 +81,7 @@ impl Setup {
             .map(|(e, r)| (e.replace("{port}", &port), r))
             .collect();
         let refs: Vec<(&str, EntryRules)> = entries.iter().map(|(e, r)| (e.as_str(), *r)).collect();
-        let policy: Policy = loopback_policy(allowlist(&refs), self.limits);
+        let policy: Policy = test_policy(allowlist(&refs), self.limits);
         let resolver = self.resolver.unwrap_or_else(|| {
             Arc::new(
                 StaticResolver::new()
@@ -93,19 +93,20 @@ impl Setup {
             )
         });
         let log = Arc::new(RecordingSink::default());
-        let mut builder = EgressClient::builder(policy)
-            .resolver(resolver)
+        let mut weakened = EgressClient::builder(policy)
             .log_sink(log.clone())
-            .own_addresses(Vec::new());
+            .dangerous()
+            .resolver(resolver)
+            .own_addresses(Vec::new())
+            .allow_ranges([loopback_range()]);
+        if self.trust_ca {
+            weakened = weakened
+                .add_root_certificates_pem(ca.ca_pem.as_bytes())
+                .unwrap();
+        }
+        let mut builder = weakened.finish();
         if let Some(s) = self.secrets {
             builder = builder.secrets(Arc::new(s));
-        }
-        if self.trust_ca {
-            builder = builder
-                .dangerous()
-                .add_root_certificates_pem(ca.ca_pem.as_bytes())
-                .unwrap()
-                .finish();
         }
         Env {
             up,
@@ -342,13 +343,16 @@ fn own_interface_address_is_refused() {
     let own: IpAddr = "93.184.215.14".parse().unwrap();
     let ca = TestCa::new();
     let up = Upstream::tls(&ca, |_| Reply::ok("x"));
-    let policy = loopback_policy(
+    let policy = test_policy(
         allowlist(&[("self.test", EntryRules::default())]),
         Limits::default(),
     );
     let client = EgressClient::builder(policy)
+        .dangerous()
         .resolver(Arc::new(StaticResolver::new().with("self.test", [own])))
         .own_addresses(vec![own])
+        .allow_ranges([loopback_range()])
+        .finish()
         .build()
         .unwrap();
     let e = client
@@ -1207,4 +1211,18 @@ fn the_log_keeps_only_validated_bounded_fields() {
         }
     }
     assert!(entries[2].path.starts_with("/qqqq") && entries[2].path.ends_with("[truncated]"));
+}
+
+/// Allow ranges reach a client only through its one `dangerous()` door: a
+/// policy whose classifier admits ranges of its own is refused, naming them.
+#[test]
+fn allow_ranges_come_only_through_the_dangerous_door() {
+    let classifier = fazt_policy::Classifier::new().with_allow_ranges([loopback_range()]);
+    let policy = Policy::new(allowlist(&[]), classifier, Limits::default()).unwrap();
+    let e = EgressClient::builder(policy).build().unwrap_err();
+    assert!(
+        matches!(&e, fazt_transport::TransportError::AllowRangesOutsideDangerous(r) if r == &[loopback_range()]),
+        "{e}"
+    );
+    assert!(e.to_string().contains("dangerous().allow_ranges()"), "{e}");
 }

@@ -364,12 +364,17 @@ pub fn allowlist(entries: &[(&str, EntryRules)]) -> Allowlist {
         .collect()
 }
 
-/// A policy over `list` that admits `127.0.0.1/32` (the test upstreams),
-/// with `limits`.
-pub fn loopback_policy(list: Allowlist, limits: Limits) -> Policy {
-    let classifier =
-        Classifier::new().with_allow_ranges(["127.0.0.1/32".parse::<IpNet>().unwrap()]);
-    Policy::new(list, classifier, limits).unwrap()
+/// A policy over `list` with `limits` and the built-in classifier; the
+/// client admits the test upstreams' loopback address
+/// ([`loopback_range`]) through its `dangerous()` options.
+pub fn test_policy(list: Allowlist, limits: Limits) -> Policy {
+    Policy::new(list, Classifier::new(), limits).unwrap()
+}
+
+/// `127.0.0.1/32`: where every test upstream listens, admitted by test
+/// clients with `dangerous().allow_ranges(..)`.
+pub fn loopback_range() -> IpNet {
+    IpNet::from(localhost())
 }
 
 /// `127.0.0.1`.
@@ -450,9 +455,10 @@ pub fn loopback_client(
             r.with(n, [localhost()])
         });
     fazt_transport::EgressClient::builder(policy)
+        .dangerous()
         .resolver(Arc::new(resolver))
         .own_addresses(Vec::new())
-        .dangerous()
+        .allow_ranges([loopback_range()])
         .add_root_certificates_pem(ca.ca_pem.as_bytes())
         .unwrap()
         .finish()

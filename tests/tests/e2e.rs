@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use fazt_policy::{AllowEntry, Classifier, IpNet, Limits, LogSink, Policy, RequestBudget};
-use fazt_secrets::{InjectMode, LogConfig, LogQuery, RequestLog, Store};
+use fazt_policy::{AllowEntry, Classifier, Limits, LogSink, Policy, RequestBudget};
+use fazt_secrets::{LogConfig, LogQuery, RequestLog, Store};
 use fazt_tests::{Reply, TestCa, Upstream};
 use fazt_transport::Request;
 
@@ -23,9 +23,7 @@ fn store_backed_client_sees_cli_edits_injects_and_logs() {
 
     let host_store = Store::open(&db).unwrap();
     let log = RequestLog::start(&host_store, LogConfig::from_limits(&Limits::default())).unwrap();
-    let classifier =
-        Classifier::new().with_allow_ranges(["127.0.0.1/32".parse::<IpNet>().unwrap()]);
-    let policy = Policy::new(Default::default(), classifier, Limits::default()).unwrap();
+    let policy = Policy::new(Default::default(), Classifier::new(), Limits::default()).unwrap();
     let client = fazt_tests::loopback_client(policy, &ca, &["api.test"])
         .secrets(Arc::new(host_store.clone()))
         .allowlist_source(Arc::new(host_store.clone()))
@@ -50,7 +48,7 @@ fn store_backed_client_sees_cli_edits_injects_and_logs() {
         None,
         "API_KEY",
         SENTINEL,
-        &InjectMode::parse("bearer", None).unwrap(),
+        &fazt_policy::InjectAs::Bearer,
         Some("api.test"),
     )
     .unwrap();
@@ -95,10 +93,8 @@ fn a_running_client_uses_limits_set_after_it_started() {
     host_store
         .allow(&AllowEntry::parse(&format!("api.test:{}", up.port())).unwrap())
         .unwrap();
-    let classifier =
-        Classifier::new().with_allow_ranges(["127.0.0.1/32".parse::<IpNet>().unwrap()]);
     let (limits, _) = host_store.limits().unwrap();
-    let policy = Policy::new(host_store.allowlist().unwrap(), classifier, limits).unwrap();
+    let policy = Policy::new(host_store.allowlist().unwrap(), Classifier::new(), limits).unwrap();
     let client = fazt_tests::loopback_client(policy, &ca, &["api.test"])
         .allowlist_source(Arc::new(host_store.clone()))
         .build()

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use fazt_js::ScriptRunner;
 use fazt_policy::{EntryRules, InjectAs, Limits};
 use fazt_tests::{
-    allowlist, loopback_client, loopback_policy, MemorySecrets, Reply, Seen, TestCa, Upstream,
+    allowlist, loopback_client, loopback_range, test_policy, MemorySecrets, Reply, Seen, TestCa,
+    Upstream,
 };
 use fazt_transport::EgressClient;
 
@@ -31,7 +32,7 @@ pub fn env(
         format!("api.test:{}", up.port()),
         format!("other.test:{}", up.port()),
     ];
-    let policy = loopback_policy(
+    let policy = test_policy(
         allowlist(&[(&entries[0], rules), (&entries[1], rules)]),
         limits,
     );
@@ -97,10 +98,13 @@ pub const HANGS: &str = "fazt.net.fetch('https://hang.test/')";
 pub fn hanging_runner(limit_ms: u64) -> ScriptRunner {
     let mut limits = Limits::default();
     limits.set("exec_timeout_ms", limit_ms).unwrap();
-    let policy = loopback_policy(allowlist(&[("hang.test", EntryRules::default())]), limits);
+    let policy = test_policy(allowlist(&[("hang.test", EntryRules::default())]), limits);
     let client = EgressClient::builder(policy)
+        .dangerous()
         .resolver(Arc::new(HangingResolver))
         .own_addresses(Vec::new())
+        .allow_ranges([loopback_range()])
+        .finish()
         .build()
         .unwrap();
     ScriptRunner::new(client, limits)

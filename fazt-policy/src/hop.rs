@@ -1,0 +1,103 @@
+//! The redirect rules: which statuses are followed
+//! ([`is_redirect_status`]), what a caller's redirect mode allows
+//! ([`RedirectMode`]), what a followed hop strips from the request it
+//! repeats ([`Hop::apply`]), and where an injected secret may go along the
+//! chain ([`SecretRoute`]). Whether the next target may be called at all is
+//! [`Policy::redirect`](crate::Policy::redirect)'s, which checks it like a
+//! new request.
+
+use crate::{Approved, Injection, Origin, Target};
+
+/// What to do with a redirect response.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RedirectMode {
+    /// Follow it, checking every hop like a new request (the default).
+    #[default]
+    Follow,
+    /// Return the 3xx response as it is.
+    Manual,
+    /// Fail with `NET_BLOCKED`.
+    Error,
+}
+
+/// Whether `status` is one a redirect is followed for (WHATWG fetch's
+/// redirect statuses: 301, 302, 303, 307, 308). The one definition: the
+/// transport's hop loop and [`Policy::redirect`](crate::Policy::redirect)
+/// both ask it.
+pub fn is_redirect_status(status: u16) -> bool {
+    matches!(status, 301 | 302 | 303 | 307 | 308)
+}
+
+/// The next hop of a redirect, as [`Policy::redirect`](crate::Policy::redirect)
+/// decided it.
+#[derive(Clone, Debug)]
+pub struct Hop {
+    /// The approved next target.
+    pub to: Approved,
+    /// The method to use.
+    pub method: String,
+    /// Whether the request body is sent again.
+    pub keep_body: bool,
+    /// Whether the hop stays on the same origin.
+    pub same_origin: bool,
+}
+
+/// Request headers that carry a caller's credentials: they never follow a
+/// redirect to another origin.
+pub const CREDENTIAL_HEADERS: &[&str] = &["authorization", "cookie"];
+
+impl Hop {
+    /// What the hop strips from the request it repeats, as fetch does:
+    /// when the method changes, the body and every `content-*` header;
+    /// on a hop to another origin, the credentials the caller set by hand
+    /// ([`CREDENTIAL_HEADERS`]). `headers` have lowercase names, as
+    /// [`sanitize_request_headers`](crate::headers::sanitize_request_headers)
+    /// leaves them.
+    pub fn apply(&self, headers: &mut Vec<(String, String)>, body: &mut Option<Vec<u8>>) {
+        if !self.keep_body {
+            *body = None;
+            headers.retain(|(n, _)| !n.starts_with("content-"));
+        }
+        if !self.same_origin {
+            headers.retain(|(n, _)| !CREDENTIAL_HEADERS.contains(&n.as_str()));
+        }
+    }
+}
+
+/// Where an injected secret may go along one redirect chain: only to the
+/// origin it was resolved for, and once the chain has left that origin, to
+/// nowhere for the rest of the chain (the other origin chose where the
+/// chain goes next).
+#[derive(Clone, Debug)]
+pub struct SecretRoute {
+    origin: Origin,
+    left: bool,
+}
+
+impl SecretRoute {
+    /// The route of a secret resolved for the chain's `first` target.
+    pub fn new(first: &Target) -> Self {
+        SecretRoute {
+            origin: first.origin(),
+            left: false,
+        }
+    }
+
+    /// Whether the secret goes into the request to `to`. Ask for every
+    /// request of the chain, in order: once one was to another origin, the
+    /// answer stays no.
+    pub fn admits(&mut self, to: &Target) -> bool {
+        self.left |= to.origin() != self.origin;
+        !self.left
+    }
+
+    /// The echo rule: before a hop to another origin, every query pair
+    /// whose value is the secret's is removed from the next target. A
+    /// server may echo the secret into the `Location` (a redirector that
+    /// keeps the query string); it must not travel on.
+    pub fn scrub_hop(&self, hop: &mut Hop, secret: &Injection) {
+        if hop.to.target.origin() != self.origin {
+            hop.to.target.remove_query_value(secret.value.expose());
+        }
+    }
+}

@@ -1,0 +1,355 @@
+//! The redirect rules as a table, one named case per behaviour: what a
+//! followed hop does to the request it repeats (method, body, content and
+//! credential headers), what the caller's redirect mode allows, and where
+//! an injected secret may go along the chain.
+
+use fazt_policy::{
+    AllowEntry, Classifier, InjectAs, Injection, Limits, Policy, RedirectMode, SecretRoute,
+    SecretValue, Target,
+};
+
+fn policy() -> Policy {
+    let list = ["api.test", "other.test"]
+        .iter()
+        .map(|e| AllowEntry::parse(e).unwrap())
+        .collect();
+    Policy::new(list, Classifier::new(), Limits::default()).unwrap()
+}
+
+/// The request every case starts from: a POST to api.test with a body,
+/// a content type, caller credentials and one ordinary header.
+fn request() -> (Vec<(String, String)>, Option<Vec<u8>>) {
+    let headers = [
+        ("content-type", "application/json"),
+        ("content-language", "en"),
+        ("authorization", "Bearer caller"),
+        ("cookie", "s=1"),
+        ("x-trace", "t1"),
+    ]
+    .iter()
+    .map(|(n, v)| (n.to_string(), v.to_string()))
+    .collect();
+    (headers, Some(b"{}".to_vec()))
+}
+
+const ALL: &[&str] = &[
+    "content-type",
+    "content-language",
+    "authorization",
+    "cookie",
+    "x-trace",
+];
+const NO_CONTENT: &[&str] = &["authorization", "cookie", "x-trace"];
+const NO_CREDENTIALS: &[&str] = &["content-type", "content-language", "x-trace"];
+const ONLY_TRACE: &[&str] = &["x-trace"];
+
+/// (case, status, method, Location) -> (next URL, next method, body kept,
+/// headers kept).
+type HopCase = (
+    &'static str,
+    u16,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    bool,
+    &'static [&'static str],
+);
+
+#[test]
+fn a_followed_hop_rewrites_the_request_as_fetch_does() {
+    let p = policy();
+    // (case, status, method, location) -> (url, method, body kept, headers kept)
+    let cases: &[HopCase] = &[
+        (
+            "303 POST /next -> GET, body dropped, same origin",
+            303,
+            "POST",
+            "/next",
+            "https://api.test/next",
+            "GET",
+            false,
+            NO_CONTENT,
+        ),
+        (
+            "303 HEAD stays HEAD, nothing dropped",
+            303,
+            "HEAD",
+            "/next",
+            "https://api.test/next",
+            "HEAD",
+            true,
+            ALL,
+        ),
+        (
+            "301 POST -> GET, body dropped",
+            301,
+            "POST",
+            "/next",
+            "https://api.test/next",
+            "GET",
+            false,
+            NO_CONTENT,
+        ),
+        (
+            "302 POST -> GET, body dropped",
+            302,
+            "POST",
+            "/next",
+            "https://api.test/next",
+            "GET",
+            false,
+            NO_CONTENT,
+        ),
+        (
+            "302 PUT stays PUT with its body",
+            302,
+            "PUT",
+            "/next",
+            "https://api.test/next",
+            "PUT",
+            true,
+            ALL,
+        ),
+        (
+            "307 POST stays POST with its body",
+            307,
+            "POST",
+            "/next",
+            "https://api.test/next",
+            "POST",
+            true,
+            ALL,
+        ),
+        (
+            "308 POST to another origin keeps the body, drops credentials",
+            308,
+            "POST",
+            "https://other.test/x",
+            "https://other.test/x",
+            "POST",
+            true,
+            NO_CREDENTIALS,
+        ),
+        (
+            "303 POST to another origin: GET, no body, no credentials",
+            303,
+            "POST",
+            "https://other.test/x",
+            "https://other.test/x",
+            "GET",
+            false,
+            ONLY_TRACE,
+        ),
+        (
+            "a relative Location resolves against the current URL",
+            307,
+            "GET",
+            "next",
+            "https://api.test/next",
+            "GET",
+            true,
+            ALL,
+        ),
+        (
+            "a query-only Location keeps the path",
+            307,
+            "GET",
+            "?y=2",
+            "https://api.test/start?y=2",
+            "GET",
+            true,
+            ALL,
+        ),
+        (
+            "an explicit default port is the same origin",
+            307,
+            "GET",
+            "https://api.test:443/z",
+            "https://api.test/z",
+            "GET",
+            true,
+            ALL,
+        ),
+    ];
+    let from = Target::parse("https://api.test/start?x=1").unwrap();
+    for &(case, status, method, location, url, new_method, body_kept, kept) in cases {
+        let hop = p
+            .redirect(
+                None,
+                &from,
+                status,
+                Some(location),
+                method,
+                0,
+                RedirectMode::Follow,
+            )
+            .unwrap_or_else(|e| panic!("{case}: {e}"))
+            .unwrap_or_else(|| panic!("{case}: not followed"));
+        let (mut headers, mut body) = request();
+        hop.apply(&mut headers, &mut body);
+        assert_eq!(hop.to.target.url().as_str(), url, "{case}");
+        assert_eq!(hop.method, new_method, "{case}");
+        assert_eq!(body.is_some(), body_kept, "{case}");
+        let names: Vec<&str> = headers.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, kept, "{case}");
+    }
+}
+
+#[test]
+fn the_redirect_mode_decides_before_the_target_is_looked_at() {
+    let p = policy();
+    let from = Target::parse("https://api.test/start").unwrap();
+    // (case, mode, status, location) -> followed, final, or the refusal rule
+    for (case, mode, status, location, expected) in [
+        (
+            "follow a 302",
+            RedirectMode::Follow,
+            302,
+            Some("/n"),
+            Ok(true),
+        ),
+        (
+            "manual returns the 302",
+            RedirectMode::Manual,
+            302,
+            Some("/n"),
+            Ok(false),
+        ),
+        (
+            "manual, even to a blocked target",
+            RedirectMode::Manual,
+            302,
+            Some("https://evil.test/"),
+            Ok(false),
+        ),
+        (
+            "error refuses the 302",
+            RedirectMode::Error,
+            302,
+            Some("/n"),
+            Err("redirect"),
+        ),
+        (
+            "error ignores a 302 without Location",
+            RedirectMode::Error,
+            302,
+            None,
+            Ok(false),
+        ),
+        (
+            "error ignores a 200",
+            RedirectMode::Error,
+            200,
+            Some("/n"),
+            Ok(false),
+        ),
+        (
+            "error ignores a 304",
+            RedirectMode::Error,
+            304,
+            Some("/n"),
+            Ok(false),
+        ),
+    ] {
+        let got = p
+            .redirect(None, &from, status, location, "GET", 0, mode)
+            .map(|h| h.is_some())
+            .map_err(|e| e.rule());
+        assert_eq!(got, expected, "{case}");
+    }
+}
+
+fn secret() -> Injection {
+    Injection {
+        inject_as: InjectAs::Query("key".into()),
+        value: SecretValue::new("s3cr3t"),
+    }
+}
+
+#[test]
+fn a_secret_follows_only_while_the_chain_stays_on_its_origin() {
+    let t = |u: &str| Target::parse(u).unwrap();
+    // (case, the chain's requests in order) -> whether each gets the secret
+    for (case, chain, expected) in [
+        ("one request", vec!["https://api.test/a"], vec![true]),
+        (
+            "same origin hops",
+            vec!["https://api.test/a", "https://api.test/b"],
+            vec![true, true],
+        ),
+        (
+            "another host",
+            vec!["https://api.test/a", "https://other.test/b"],
+            vec![true, false],
+        ),
+        (
+            "back to the origin after leaving",
+            vec![
+                "https://api.test/a",
+                "https://other.test/b",
+                "https://api.test/c",
+            ],
+            vec![true, false, false],
+        ),
+        (
+            "another port",
+            vec!["https://api.test/a", "https://api.test:8443/b"],
+            vec![true, false],
+        ),
+        (
+            "another scheme",
+            vec!["https://api.test/a", "http://api.test/b"],
+            vec![true, false],
+        ),
+    ] {
+        let mut route = SecretRoute::new(&t(chain[0]));
+        let got: Vec<bool> = chain.iter().map(|u| route.admits(&t(u))).collect();
+        assert_eq!(got, expected, "{case}");
+    }
+}
+
+#[test]
+fn an_echoed_secret_is_taken_out_of_a_hop_to_another_origin() {
+    let p = policy();
+    let from = Target::parse("https://api.test/start?key=s3cr3t").unwrap();
+    let route = SecretRoute::new(&from);
+    // (case, Location) -> the next URL after the echo rule
+    for (case, location, expected) in [
+        (
+            "another origin loses the echoed value",
+            "https://other.test/x?key=s3cr3t&y=1",
+            "https://other.test/x?y=1",
+        ),
+        (
+            "under any parameter name",
+            "https://other.test/x?copy=s3cr3t",
+            "https://other.test/x",
+        ),
+        (
+            "the same origin keeps it (it is injected again there)",
+            "/next?key=s3cr3t",
+            "https://api.test/next?key=s3cr3t",
+        ),
+        (
+            "other values stay",
+            "https://other.test/x?key=other",
+            "https://other.test/x?key=other",
+        ),
+    ] {
+        let mut hop = p
+            .redirect(
+                None,
+                &from,
+                302,
+                Some(location),
+                "GET",
+                0,
+                RedirectMode::Follow,
+            )
+            .unwrap()
+            .unwrap();
+        route.scrub_hop(&mut hop, &secret());
+        assert_eq!(hop.to.target.url().as_str(), expected, "{case}");
+    }
+}
