@@ -11,11 +11,11 @@ use std::sync::Arc;
 use fazt_js::ScriptRunner;
 use fazt_policy::{AllowEntry, IpNet, Limits};
 use fazt_secrets::LogQuery;
-use fazt_tests::{Reply, TestCa, Upstream};
 use serde_json::Value;
 
 use crate::commands::store_at;
 use crate::context::{client, DevOptions};
+use crate::demo_server::{DemoCa, DemoReply, DemoServer};
 use crate::output::{print, Failure};
 
 const SECRET: &str = "demo_sk_2f6b1c9e8d7a4f30";
@@ -60,22 +60,24 @@ pub(crate) fn run() -> Result<(), Failure> {
 }
 
 fn tour(dir: &std::path::Path) -> Result<(), Failure> {
-    let ca = TestCa::with_names(&["api.demo.test"]);
+    let ca = DemoCa::new(&["api.demo.test"]).map_err(anyhow_err)?;
     let authorized = Arc::new(AtomicUsize::new(0));
     let seen_ok = Arc::clone(&authorized);
     let expected = format!("Bearer {SECRET}");
-    let up = Upstream::tls(&ca, move |req| match req.target.as_str() {
+    let up = DemoServer::start(&ca, move |req| match req.target.as_str() {
         "/hello" => {
             let ok = req.header("authorization") == Some(expected.as_str());
             if ok {
                 seen_ok.fetch_add(1, Ordering::SeqCst);
             }
-            Reply::ok(format!("{{\"authorized\":{ok}}}")).header("content-type", "application/json")
+            DemoReply::ok(format!("{{\"authorized\":{ok}}}"))
+                .header("content-type", "application/json")
         }
-        "/redirect" => Reply::redirect(302, "https://localhost/"),
-        "/big" => Reply::ok(vec![b'x'; 2 * 1024 * 1024]),
-        _ => Reply::status(404),
-    });
+        "/redirect" => DemoReply::redirect(302, "https://localhost/"),
+        "/big" => DemoReply::ok(vec![b'x'; 2 * 1024 * 1024]),
+        _ => DemoReply::status(404),
+    })
+    .map_err(anyhow_err)?;
     let base = format!("https://api.demo.test:{}", up.port());
 
     let db = dir.join("fazt.db");

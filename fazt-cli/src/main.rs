@@ -13,6 +13,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 mod commands;
 mod context;
 mod demo;
+mod demo_server;
 mod logs;
 mod output;
 mod remedy;
