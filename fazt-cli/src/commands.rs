@@ -307,7 +307,7 @@ pub(crate) struct SecretSetArgs {
 }
 
 pub(crate) fn secret_set(g: &Global, a: &SecretSetArgs) -> Result<(), Failure> {
-    fazt_secrets::check_name(&a.name)?;
+    fazt_policy::check_secret_name(&a.name).map_err(usage)?;
     let mode = fazt_policy::InjectAs::parse(&a.inject_as, a.key.as_deref()).map_err(usage)?;
     fazt_policy::HostPattern::parse(&a.domain).map_err(usage)?;
     let app = app_id(a.app.as_deref())?;
@@ -383,7 +383,7 @@ pub(crate) fn secret_list(g: &Global, app: Option<&str>, as_json: bool) -> Resul
 }
 
 pub(crate) fn secret_remove(g: &Global, name: &str, app: Option<&str>) -> Result<(), Failure> {
-    fazt_secrets::check_name(name)?;
+    fazt_policy::check_secret_name(name).map_err(usage)?;
     let app = app_id(app)?;
     let store = open_store(g)?;
     if store.remove_secret(app.as_ref(), name)? {

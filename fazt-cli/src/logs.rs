@@ -113,7 +113,7 @@ fn render<'a>(rows: impl Iterator<Item = &'a LogRow>, zone: &TimeZone) -> String
             .unwrap_or_else(|| r.status.map_or("-".into(), |s| s.to_string()));
         out.push_str(&format!(
             "{}  {:<8} {:<6} {}{}  {}  {} ms  {} B\n",
-            iso(r.at_ms, zone),
+            iso(r.at_unix_ms, zone),
             shown(r.app.as_deref().unwrap_or("-")),
             shown(&r.method),
             shown(&r.host),
@@ -127,7 +127,7 @@ fn render<'a>(rows: impl Iterator<Item = &'a LogRow>, zone: &TimeZone) -> String
 }
 
 fn row_json(r: &LogRow, zone: &TimeZone) -> serde_json::Value {
-    json!({"at_ms": r.at_ms, "at": iso(r.at_ms, zone), "app": r.app, "host": r.host,
+    json!({"at_ms": r.at_unix_ms, "at": iso(r.at_unix_ms, zone), "app": r.app, "host": r.host,
            "method": r.method, "path": r.path, "status": r.status, "error": r.error,
            "duration_ms": r.duration_ms, "bytes_in": r.bytes_in, "bytes_out": r.bytes_out,
            "cache_hit": r.cache_hit})

@@ -59,7 +59,7 @@ mod watchdog;
 pub mod worker;
 
 pub use op::{
-    fetch, FetchArgs, FetchContext, FetchOk, Refusals, RunDeadline, RunSlots, StartedCall,
+    fetch, FetchArgs, FetchContext, FetchResponse, Refusals, RunDeadline, RunSlots, StartedCall,
 };
 pub use pool::ScriptPool;
 pub use runner::{

@@ -224,12 +224,12 @@ pub struct StartedCall {
 impl StartedCall {
     /// Makes the call; blocks until the transport answers, by the call's
     /// deadline at the latest.
-    pub fn make(self) -> Result<FetchOk, NetError> {
+    pub fn make(self) -> Result<FetchResponse, NetError> {
         let r = self
             .client
             .fetch_counted(self.app.as_deref(), self.request, self.counted)
             .inspect_err(|e| self.refusals.record(e))?;
-        Ok(FetchOk {
+        Ok(FetchResponse {
             status: r.status,
             status_text: r.status_text,
             url: r.url,
@@ -267,7 +267,7 @@ pub struct FetchArgs {
 
 /// A response as plain data.
 #[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FetchOk {
+pub struct FetchResponse {
     /// Status code.
     pub status: u16,
     /// Reason phrase.
@@ -288,7 +288,7 @@ pub fn fetch(
     ctx: &FetchContext,
     args: FetchArgs,
     body: Option<Vec<u8>>,
-) -> Result<FetchOk, NetError> {
+) -> Result<FetchResponse, NetError> {
     ctx.start(args, body)?.make()
 }
 
@@ -354,8 +354,8 @@ pub(crate) enum Outcome {
     Error(String, String, bool, Option<u64>),
 }
 
-impl From<Result<FetchOk, NetError>> for Outcome {
-    fn from(r: Result<FetchOk, NetError>) -> Self {
+impl From<Result<FetchResponse, NetError>> for Outcome {
+    fn from(r: Result<FetchResponse, NetError>) -> Self {
         match r {
             Ok(ok) => Outcome::Response(
                 ok.status,
@@ -465,8 +465,7 @@ pub(crate) fn error_parts(e: &NetError) -> (String, String, bool, Option<u64>) {
         e.code().as_str().to_string(),
         e.to_string(),
         e.is_retryable(),
-        e.retry_after()
-            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+        e.retry_after().map(fazt_policy::millis),
     )
 }
 

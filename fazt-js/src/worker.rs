@@ -37,7 +37,7 @@ use fazt_policy::{Limits, NetError};
 use fazt_transport::SharedBudget;
 use serde::{Deserialize, Serialize};
 
-use crate::op::{error_parts, CallBody, FetchArgs, FetchContext, FetchOk, RunSlots, Slot};
+use crate::op::{error_parts, CallBody, FetchArgs, FetchContext, FetchResponse, RunSlots, Slot};
 use crate::runner::{failed_run, Prepared};
 use crate::{RunOutput, ScriptError, ScriptRunner, STUCK_AFTER};
 
@@ -131,7 +131,7 @@ pub(crate) struct RemoteArgs {
 /// The parent's answer to a `fetch`: the response, or the error's parts.
 #[derive(Serialize, Deserialize)]
 pub(crate) enum FetchReply {
-    Ok(FetchOk),
+    Ok(FetchResponse),
     Err {
         code: String,
         message: String,
@@ -651,7 +651,7 @@ pub(crate) fn run_spawned(
     }
 }
 
-fn reply_of(result: Result<FetchOk, NetError>) -> FetchReply {
+fn reply_of(result: Result<FetchResponse, NetError>) -> FetchReply {
     match result {
         Ok(ok) => FetchReply::Ok(ok),
         Err(e) => error_reply(&e),

@@ -18,7 +18,7 @@ use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
-use crate::{CanonicalHost, HostError, Scheme};
+use crate::{CanonicalHost, HostError, Limits, Scheme};
 
 /// A parsed allowlist entry: pattern, optional port, scope and overrides.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -227,9 +227,17 @@ impl EntryRules {
     /// Hard cap on `max_response`, whatever the configuration: 10 MiB.
     pub const HARD_MAX_RESPONSE: u64 = 10 * 1024 * 1024;
 
-    /// Checks each override against its range (0 is always allowed).
+    /// Checks each override against its range (0 is always allowed): the
+    /// range of the global limit it overrides, from the [`Limits`] table
+    /// (`timeout_ms` overrides `call_timeout_ms`), never below 1;
+    /// `cache_ttl_s`, which has no global limit, 1 s to a day.
     pub fn validate(&self) -> Result<(), EntryError> {
-        let check = |field, value: u64, min, max| {
+        let limit_range = |limit: &str| {
+            // Every name below is a field of the table: a miss would leave
+            // the override unchecked, so it refuses everything instead.
+            Limits::field_schema(limit).map_or((u64::MAX, 0), |s| (s.min.max(1), s.max))
+        };
+        let check = |field, value: u64, (min, max): (u64, u64)| {
             if value != 0 && !(min..=max).contains(&value) {
                 Err(EntryError::Rule {
                     field,
@@ -241,16 +249,27 @@ impl EntryRules {
                 Ok(())
             }
         };
-        check("rate_limit", self.rate_limit.into(), 1, 1000)?;
-        check("rate_burst", self.rate_burst.into(), 1, 100)?;
+        check(
+            "rate_limit",
+            self.rate_limit.into(),
+            limit_range("rate_limit"),
+        )?;
+        check(
+            "rate_burst",
+            self.rate_burst.into(),
+            limit_range("rate_burst"),
+        )?;
         check(
             "max_response",
             self.max_response,
-            1024,
-            Self::HARD_MAX_RESPONSE,
+            limit_range("max_response"),
         )?;
-        check("timeout_ms", self.timeout_ms, 1000, 10_000)?;
-        check("cache_ttl_s", self.cache_ttl_s, 1, 86_400)
+        check(
+            "timeout_ms",
+            self.timeout_ms,
+            limit_range("call_timeout_ms"),
+        )?;
+        check("cache_ttl_s", self.cache_ttl_s, (1, 86_400))
     }
 }
 

@@ -132,6 +132,9 @@ impl RequestBudget {
     }
 }
 
-fn millis(d: Duration) -> u64 {
+/// The one millisecond conversion: the whole milliseconds in `d`, as the
+/// `*_ms` fields of limits, errors and logs count them (saturating at
+/// `u64::MAX`).
+pub fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }

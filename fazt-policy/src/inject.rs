@@ -39,6 +39,40 @@ pub enum InjectAsError {
     InvalidQueryKey(String),
 }
 
+/// A name the secret name rule refuses ([`check_secret_name`]), escaped
+/// for printing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvalidSecretName(pub String);
+
+/// The secret name rule: 1..=64 characters of `A-Z`, `0-9` and `_`
+/// (`STRIPE_KEY`). Names are what scripts write in `auth`; values never are.
+///
+/// # Errors
+/// [`InvalidSecretName`] with the name, escaped.
+pub fn check_secret_name(name: &str) -> Result<(), InvalidSecretName> {
+    let ok = (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(InvalidSecretName(name.escape_debug().to_string()))
+    }
+}
+
+impl fmt::Display for InvalidSecretName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid secret name \"{}\": expected 1..64 characters of A-Z, 0-9 and _",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for InvalidSecretName {}
+
 /// The longest query key a secret may be injected under.
 pub const MAX_QUERY_KEY: usize = 64;
 

@@ -76,13 +76,14 @@ mod target;
 pub use allowlist::{
     AllowEntry, Allowlist, AppId, EntryError, EntryRules, HostPattern, Lookup, Scope,
 };
-pub use budget::RequestBudget;
+pub use budget::{millis, RequestBudget};
 pub use error::{ErrorCode, NetError, UnknownErrorCode};
 pub use explain::{Explanation, Step};
 pub use hop::{is_redirect_status, Hop, RedirectMode, SecretRoute, CREDENTIAL_HEADERS};
 pub use host::{CanonicalHost, HostError, HostProblem};
 pub use inject::{
-    check_secret_domain, InjectAs, InjectAsError, Injection, SecretValue, MAX_QUERY_KEY, REDACTED,
+    check_secret_domain, check_secret_name, InjectAs, InjectAsError, Injection, InvalidSecretName,
+    SecretValue, MAX_QUERY_KEY, REDACTED,
 };
 pub use ip::{classify_v4, classify_v6, embedded_ipv4, BlockReason, Classifier, IpClass, Verdict};
 pub use ipnet::IpNet;

@@ -76,7 +76,7 @@ limits! {
     /// Largest request body.
     max_request_body: MIB, KIB, 10 * MIB, "bytes", "Request body limit", "Largest request body a script may send.";
     /// Largest response body.
-    max_response: MIB, KIB, 10 * MIB, "bytes", "Response body limit", "Largest response body read; larger responses fail with NET_SIZE.";
+    max_response: MIB, KIB, crate::EntryRules::HARD_MAX_RESPONSE, "bytes", "Response body limit", "Largest response body read; larger responses fail with NET_SIZE.";
     /// Largest response header block.
     max_response_headers: 64 * KIB, KIB, MIB, "bytes", "Response header limit", "Largest response header block read.";
     /// Redirect hops followed per call.
@@ -145,6 +145,11 @@ impl Limits {
     /// The schema of every field.
     pub fn schema() -> &'static [FieldSchema] {
         SCHEMA
+    }
+
+    /// The schema of the field `name`.
+    pub fn field_schema(name: &str) -> Option<&'static FieldSchema> {
+        SCHEMA.iter().find(|s| s.name == name)
     }
 
     /// Checks every field against its range; the first violation is

@@ -533,3 +533,50 @@ fn error_codes_parse_from_their_wire_spelling() {
     assert!(err.to_string().contains("\"NET_NOPE\""), "{err}");
     assert!(err.to_string().contains("NET_RATE"), "{err}");
 }
+
+/// A per-entry override is checked against the range of the global limit
+/// it overrides, taken from the one `Limits` table: the edges pass, one
+/// past them is refused naming the field and the range.
+#[test]
+fn override_ranges_are_the_limits_table() {
+    use fazt_policy::{EntryError, EntryRules};
+    let set = |field: &str, v: u64| {
+        let mut r = EntryRules::default();
+        match field {
+            "rate_limit" => r.rate_limit = u32::try_from(v).unwrap(),
+            "rate_burst" => r.rate_burst = u32::try_from(v).unwrap(),
+            "max_response" => r.max_response = v,
+            "timeout_ms" => r.timeout_ms = v,
+            _ => unreachable!(),
+        }
+        r.validate()
+    };
+    for (field, limit) in [
+        ("rate_limit", "rate_limit"),
+        ("rate_burst", "rate_burst"),
+        ("max_response", "max_response"),
+        ("timeout_ms", "call_timeout_ms"),
+    ] {
+        let s = Limits::field_schema(limit).unwrap();
+        let (min, max) = (s.min.max(1), s.max);
+        assert_eq!(set(field, 0), Ok(()), "{field}: 0 inherits");
+        assert_eq!(set(field, min), Ok(()), "{field} at {min}");
+        assert_eq!(set(field, max), Ok(()), "{field} at {max}");
+        let refused = |value| {
+            Err(EntryError::Rule {
+                field,
+                value,
+                min,
+                max,
+            })
+        };
+        assert_eq!(set(field, max + 1), refused(max + 1), "{field}");
+        if min > 1 {
+            assert_eq!(set(field, min - 1), refused(min - 1), "{field}");
+        }
+    }
+    assert_eq!(
+        Limits::field_schema("max_response").unwrap().max,
+        EntryRules::HARD_MAX_RESPONSE
+    );
+}

@@ -208,3 +208,23 @@ fn inject_modes_parse_or_name_their_rule() {
         "invalid inject key: header \"host\" is managed by the transport"
     );
 }
+
+/// The secret name rule: one parser, for the store, the CLI and `auth`.
+#[test]
+fn secret_names_are_upper_snake_case_up_to_64() {
+    use fazt_policy::{check_secret_name, InvalidSecretName};
+    for ok in ["STRIPE_KEY", "A", "K2", "_", &"A".repeat(64)] {
+        assert_eq!(check_secret_name(ok), Ok(()), "{ok}");
+    }
+    for bad in ["", "lower", "STRIPE-KEY", "KEY ", "KÉY", &"A".repeat(65)] {
+        assert_eq!(
+            check_secret_name(bad),
+            Err(InvalidSecretName(bad.escape_debug().to_string())),
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        check_secret_name("a\nb").unwrap_err().to_string(),
+        "invalid secret name \"a\\nb\": expected 1..64 characters of A-Z, 0-9 and _"
+    );
+}

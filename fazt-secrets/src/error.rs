@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use fazt_policy::{EntryError, InjectAsError, LimitsError};
+use fazt_policy::{EntryError, InjectAsError, InvalidSecretName, LimitsError};
 
 /// A storage failure or invalid input.
 #[derive(Debug)]
@@ -15,8 +15,9 @@ pub enum StoreError {
     Sqlite(rusqlite::Error),
     /// The database file or its directory could not be prepared.
     Io(std::io::Error),
-    /// A secret name does not match `[A-Z0-9_]{1,64}`.
-    InvalidName(String),
+    /// A secret name does not match `[A-Z0-9_]{1,64}`
+    /// ([`check_secret_name`](fazt_policy::check_secret_name)).
+    InvalidName(InvalidSecretName),
     /// The inject mode or its key is refused ([`InjectAs::parse`](fazt_policy::InjectAs::parse)).
     InjectAs(InjectAsError),
     /// A host, pattern, port, app id or override is invalid.
@@ -39,10 +40,7 @@ impl fmt::Display for StoreError {
         match self {
             StoreError::Sqlite(e) => write!(f, "database error: {e}"),
             StoreError::Io(e) => write!(f, "database file error: {e}"),
-            StoreError::InvalidName(n) => write!(
-                f,
-                "invalid secret name \"{n}\": expected 1..64 characters of A-Z, 0-9 and _"
-            ),
+            StoreError::InvalidName(e) => e.fmt(f),
             StoreError::InjectAs(e) => e.fmt(f),
             StoreError::Entry(e) => e.fmt(f),
             StoreError::InvalidValue(why) => write!(f, "invalid secret value: {why}"),
@@ -80,6 +78,12 @@ impl From<std::io::Error> for StoreError {
 impl From<EntryError> for StoreError {
     fn from(e: EntryError) -> Self {
         StoreError::Entry(e)
+    }
+}
+
+impl From<InvalidSecretName> for StoreError {
+    fn from(e: InvalidSecretName) -> Self {
+        StoreError::InvalidName(e)
     }
 }
 

@@ -45,5 +45,5 @@ pub use limits::SkippedLimit;
 pub use log::{LogConfig, RequestLog, DEFAULT_RETENTION, ROW_OVERHEAD};
 pub use query::{HostStats, LogQuery, LogRow};
 pub use rules::SkippedRule;
-pub use secrets::{check_name, mask, SecretInfo};
+pub use secrets::{mask, SecretInfo};
 pub use store::Store;

@@ -27,7 +27,7 @@ pub struct LogRow {
     /// The row's number: later rows have larger ones.
     pub id: i64,
     /// When it started, ms since the Unix epoch.
-    pub at_ms: i64,
+    pub at_unix_ms: i64,
     /// App, if any.
     pub app: Option<String>,
     /// Host.
@@ -96,7 +96,7 @@ impl Store {
                 let app: String = r.get(1)?;
                 Ok(LogRow {
                     id: r.get(11)?,
-                    at_ms: r.get(0)?,
+                    at_unix_ms: r.get(0)?,
                     app: (!app.is_empty()).then_some(app),
                     host: r.get(2)?,
                     method: r.get(3)?,

@@ -3,8 +3,8 @@
 use std::fmt;
 
 use fazt_policy::{
-    check_secret_domain, AppId, CanonicalHost, HostPattern, InjectAs, Injection, NetError,
-    SecretInjector, SecretValue,
+    check_secret_domain, check_secret_name, AppId, CanonicalHost, HostPattern, InjectAs, Injection,
+    NetError, SecretInjector, SecretValue,
 };
 use rusqlite::{params, OptionalExtension};
 
@@ -55,19 +55,6 @@ pub fn mask(value: &str) -> String {
     }
 }
 
-/// Checks a secret name: `[A-Z0-9_]{1,64}`.
-pub fn check_name(name: &str) -> Result<(), StoreError> {
-    let ok = (1..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
-    if ok {
-        Ok(())
-    } else {
-        Err(StoreError::InvalidName(name.escape_debug().to_string()))
-    }
-}
-
 impl Store {
     /// Stores (or replaces) a secret. `domain` (`api.example.com` or
     /// `*.example.com`) binds it: injecting it for another host is
@@ -80,7 +67,7 @@ impl Store {
         mode: &InjectAs,
         domain: Option<&str>,
     ) -> Result<(), StoreError> {
-        check_name(name)?;
+        check_secret_name(name)?;
         if value.is_empty() {
             return Err(StoreError::InvalidValue("empty"));
         }
@@ -106,7 +93,7 @@ impl Store {
 
     /// Removes a secret; returns whether it existed.
     pub fn remove_secret(&self, app: Option<&AppId>, name: &str) -> Result<bool, StoreError> {
-        check_name(name)?;
+        check_secret_name(name)?;
         let conn = self.conn.lock();
         let n = conn.execute(
             "DELETE FROM secrets WHERE app = ?1 AND name = ?2",

@@ -300,5 +300,7 @@ fn prepare_existing(_: &Path) -> Result<Option<u32>, StoreError> {
 pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .map_or(0, |d| {
+            i64::try_from(fazt_policy::millis(d)).unwrap_or(i64::MAX)
+        })
 }

@@ -6,8 +6,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use fazt_policy::cache::{storable, CacheRequest};
 use fazt_policy::headers::{normalize_method, sanitize_request_headers, ResponseHeaders};
 use fazt_policy::{
-    log_field, Allowlist, AllowlistSource, Injection, Limits, LogEntry, LogSink, NetError, Policy,
-    RequestBudget, SecretInjector,
+    log_field, millis, Allowlist, AllowlistSource, Injection, Limits, LogEntry, LogSink, NetError,
+    Policy, RequestBudget, SecretInjector,
 };
 use parking_lot::RwLock;
 
@@ -131,10 +131,10 @@ impl EgressClient {
             cache_hit: false,
             at_unix_ms: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+                .map_or(0, millis),
         };
         let result = self.make_call(app, req, &mut budget, &mut log);
-        log.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        log.duration_ms = millis(started.elapsed());
         match &result {
             Ok(r) => {
                 log.status = Some(r.status);

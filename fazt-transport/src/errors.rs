@@ -114,7 +114,7 @@ pub(crate) fn response_too_large(ctx: &Ctx<'_>) -> NetError {
 pub(crate) fn timeout(ctx: &Ctx<'_>) -> NetError {
     NetError::Timeout {
         host: ctx.host.to_string(),
-        after_ms: u64::try_from(ctx.deadline.as_millis()).unwrap_or(u64::MAX),
+        after_ms: fazt_policy::millis(ctx.deadline),
     }
 }
 

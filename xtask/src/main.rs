@@ -28,7 +28,8 @@ fn main() -> ExitCode {
     }
 }
 
-/// Every step CI runs, in order; the first failure stops the run.
+/// Every step CI runs, in order; the first failure stops the run. Every
+/// build is `--locked`: CI builds exactly the committed Cargo.lock.
 fn ci() -> Result<()> {
     check_native_prerequisites()?;
     run("cargo", &["fmt", "--all", "--check"], &[])?;
@@ -36,6 +37,7 @@ fn ci() -> Result<()> {
         "cargo",
         &[
             "clippy",
+            "--locked",
             "--workspace",
             "--all-targets",
             "--",
@@ -44,13 +46,14 @@ fn ci() -> Result<()> {
         ],
         &[],
     )?;
-    let (passed, failed) = run_tests(&["test", "--workspace"])?;
+    let (passed, failed) = run_tests(&["test", "--locked", "--workspace"])?;
     // The V8 backend cannot be built offline (its build script downloads
     // V8); DOCS_RS=1 makes it skip that, so the code still type-checks.
     run(
         "cargo",
         &[
             "check",
+            "--locked",
             "-p",
             "fazt-js",
             "--no-default-features",
@@ -61,7 +64,7 @@ fn ci() -> Result<()> {
     )?;
     run(
         "cargo",
-        &["doc", "--workspace", "--no-deps"],
+        &["doc", "--locked", "--workspace", "--no-deps"],
         &[("RUSTDOCFLAGS", "-Dwarnings")],
     )?;
     // One closing line for the whole run, whatever order cargo printed in.
