@@ -1,23 +1,19 @@
 //! The shared test vectors in `testdata/*.toml`, checked against the policy.
 
-use std::net::IpAddr;
-
 use fazt_policy::{
     AllowEntry, Allowlist, AppId, Classifier, EntryError, EntryRules, HostError, Limits, Policy,
     Target, Verdict,
 };
-use serde::Deserialize;
 
-fn load<T: for<'de> Deserialize<'de>>(name: &str) -> T {
-    let path = format!("{}/testdata/{name}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap();
-    toml::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
+// The one loader of the vectors, the file the `fazt-tests` crate exports as
+// `fazt_tests::vectors`, compiled here by path: see that file for why this
+// crate does not depend on `fazt-tests`. Some of its items serve only the
+// other layers' tests.
+#[path = "../../tests/src/vectors.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod vectors;
 
-#[derive(Deserialize)]
-struct Cases<T> {
-    case: Vec<T>,
-}
+use vectors::{EntryCase, IpCase, MatchCase, UrlCase};
 
 /// Checks every case, `check` giving (label, wanted, got); reports all the
 /// mismatches at once.
@@ -50,18 +46,10 @@ fn outcome(
     }
 }
 
-#[derive(Deserialize)]
-struct UrlCase {
-    url: String,
-    canonical: Option<String>,
-    code: Option<String>,
-    rule: Option<String>,
-}
-
 #[test]
 fn url_vectors() {
-    let cases: Cases<UrlCase> = load("urls.toml");
-    check_all(&cases.case, |c| {
+    let cases: Vec<UrlCase> = vectors::urls();
+    check_all(&cases, |c| {
         let got = match Target::parse(&c.url) {
             Ok(t) => format!("ok {}", t.url()),
             Err(e) => format!("{} {}", e.code(), e.rule()),
@@ -79,24 +67,17 @@ fn url_vectors() {
 #[test]
 fn canonical_urls_are_fixed_points() {
     // What we request must parse back to itself: no second reading.
-    let cases: Cases<UrlCase> = load("urls.toml");
-    for c in cases.case.iter().filter_map(|c| c.canonical.as_ref()) {
+    for c in vectors::urls().iter().filter_map(|c| c.canonical.as_ref()) {
         let t = Target::parse(c).unwrap();
         assert_eq!(t.url().as_str(), c);
     }
 }
 
-#[derive(Deserialize)]
-struct IpCase {
-    ip: IpAddr,
-    class: String,
-}
-
 #[test]
 fn ip_vectors() {
-    let cases: Cases<IpCase> = load("ips.toml");
+    let cases: Vec<IpCase> = vectors::ips();
     let classifier = Classifier::new();
-    check_all(&cases.case, |c| {
+    check_all(&cases, |c| {
         let got = match classifier.classify(c.ip) {
             Verdict::Allowed => "global".to_string(),
             Verdict::Blocked(fazt_policy::BlockReason::Special(class)) => format!("{class:?}"),
@@ -107,13 +88,6 @@ fn ip_vectors() {
         };
         (c.ip.to_string(), c.class.clone(), got)
     });
-}
-
-#[derive(Deserialize)]
-struct EntryCase {
-    entry: String,
-    display: Option<String>,
-    error: Option<String>,
 }
 
 fn entry_error_kind(e: &EntryError) -> &'static str {
@@ -132,8 +106,8 @@ fn entry_error_kind(e: &EntryError) -> &'static str {
 
 #[test]
 fn entry_vectors() {
-    let cases: Cases<EntryCase> = load("entries.toml");
-    check_all(&cases.case, |c| {
+    let cases: Vec<EntryCase> = vectors::entries();
+    check_all(&cases, |c| {
         let got = match AllowEntry::parse(&c.entry) {
             Ok(e) => format!("ok {e}"),
             Err(e) => entry_error_kind(&e).to_string(),
@@ -147,32 +121,9 @@ fn entry_vectors() {
     });
 }
 
-#[derive(Deserialize)]
-struct Matches {
-    entries: Vec<EntrySpec>,
-    case: Vec<MatchCase>,
-}
-
-#[derive(Deserialize)]
-struct EntrySpec {
-    entry: String,
-    app: Option<String>,
-    #[serde(default)]
-    http: bool,
-}
-
-#[derive(Deserialize)]
-struct MatchCase {
-    url: String,
-    app: Option<String>,
-    entry: Option<String>,
-    code: Option<String>,
-    rule: Option<String>,
-}
-
 /// The policy built from `testdata/matches.toml`'s entries.
 fn matches_policy() -> (Policy, Vec<MatchCase>) {
-    let m: Matches = load("matches.toml");
+    let m = vectors::matches();
     let list: Allowlist = m
         .entries
         .iter()
@@ -189,7 +140,7 @@ fn matches_policy() -> (Policy, Vec<MatchCase>) {
         })
         .collect();
     let policy = Policy::new(list, Classifier::new(), Limits::default()).unwrap();
-    (policy, m.case)
+    (policy, m.cases)
 }
 
 #[test]

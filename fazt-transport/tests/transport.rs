@@ -3,14 +3,18 @@
 //! an `allow_ranges` override for 127.0.0.1/32.
 
 use std::net::IpAddr;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fazt_policy::{EntryRules, ErrorCode, InjectAs, Limits, NetError, Policy, RequestBudget};
+use fazt_policy::{
+    BlockReason, CanonicalHost, EntryRules, ErrorCode, InjectAs, Limits, NetError, Policy,
+    RequestBudget,
+};
 use fazt_tests::{
-    allowlist, localhost, loopback_range, test_policy, MemorySecrets, RecordingSink, Reply, Seen,
-    TestCa, Upstream,
+    allowlist, localhost, loopback_range, test_policy, vectors, MemorySecrets, RecordingSink,
+    Reply, Seen, TestCa, Upstream,
 };
 use fazt_transport::{EgressClient, RedirectMode, Request, Resolve, ResolveError, StaticResolver};
 
@@ -196,39 +200,88 @@ fn happy_get_and_post_with_headers_and_body() {
 
 #[test]
 fn every_url_vector_refusal_is_refused_by_the_transport() {
-    #[derive(serde::Deserialize)]
-    struct Cases {
-        case: Vec<Case>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Case {
-        url: String,
-        code: Option<String>,
-        rule: Option<String>,
-    }
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../fazt-policy/testdata/urls.toml"
-    ))
-    .unwrap();
-    let cases: Cases = toml::from_str(&text).unwrap();
     let env = Setup::new().start(|_| Reply::ok("should not be reached"));
     let mut checked = 0;
-    for c in cases.case {
-        let (Some(code), Some(rule)) = (c.code, c.rule) else {
+    for c in vectors::urls() {
+        let Some((code, rule)) = c.refusal() else {
             continue;
         };
         let e = env.fetch(Request::get(&c.url)).unwrap_err();
-        assert_eq!(
-            (e.code().as_str(), e.rule()),
-            (code.as_str(), rule.as_str()),
-            "{}",
-            c.url
-        );
+        assert_eq!((e.code().as_str(), e.rule()), (code, rule), "{}", c.url);
         checked += 1;
     }
     assert!(checked > 50);
     assert_eq!(env.up.accepted(), 0, "no refused URL may open a connection");
+}
+
+/// Every address of the IP vectors, as the one answer for a name, judged by
+/// a client without `allow_ranges`: its built-in classifier decides.
+///
+/// A blocked address is fetched: `CheckingResolver::resolve` (resolve.rs)
+/// classifies the answer and returns the refusal instead of any socket
+/// address, so ureq has nothing to dial and the call ends before a
+/// connection is attempted. A global address is never fetched, as no test
+/// may leave loopback: it goes through the client's own classifier (the one
+/// its checking resolver holds, shared with `EgressClient::policy`) without
+/// I/O, and fazt-policy's `ip_vectors` checks its class.
+#[test]
+fn every_ip_vector_is_judged_by_the_connect_time_check() {
+    let host = CanonicalHost::parse("v.test").unwrap();
+    let (mut blocked, mut global) = (0, 0);
+    for c in vectors::ips() {
+        let policy = test_policy(
+            allowlist(&[("v.test", EntryRules::default())]),
+            Limits::default(),
+        );
+        let client = EgressClient::builder(policy)
+            .dangerous()
+            .resolver(Arc::new(StaticResolver::new().with("v.test", [c.ip])))
+            .own_addresses(Vec::new())
+            .finish()
+            .build()
+            .unwrap();
+        let checked = client.policy().check_addrs(&host, &[c.ip]);
+        if c.is_global() {
+            assert_eq!(checked, Ok(()), "{} is global", c.ip);
+            global += 1;
+            continue;
+        }
+        // Only an address the classifier refuses is fetched: one it would
+        // let be dialed fails here, before any call.
+        let Err(refusal) = checked else {
+            panic!("{} is {}, but the classifier admits it", c.ip, c.class);
+        };
+        let e = client
+            .fetch(
+                None,
+                Request::get("https://v.test/"),
+                &mut RequestBudget::new(&Limits::default()),
+            )
+            .unwrap_err();
+        assert_eq!(
+            (e.code(), e.rule()),
+            (ErrorCode::Blocked, "address"),
+            "{}: {e}",
+            c.ip
+        );
+        let class = match &e {
+            NetError::AddressBlocked { addr, reason, .. } if *addr == c.ip => match reason {
+                BlockReason::Special(class) | BlockReason::Embedded { class, .. } => {
+                    format!("{class:?}")
+                }
+                other => format!("{other:?}"),
+            },
+            other => format!("{other:?}"),
+        };
+        assert_eq!(class, c.class, "{}: {e}", c.ip);
+        // The transport refused exactly what the classifier refuses.
+        assert_eq!(e, refusal, "{}", c.ip);
+        blocked += 1;
+    }
+    assert!(
+        blocked > 50 && global > 20,
+        "{blocked} blocked, {global} global"
+    );
 }
 
 #[test]
@@ -690,151 +743,454 @@ fn secrets_are_injected_and_never_returned() {
     );
 }
 
-#[test]
-fn redirect_suite() {
-    let secrets = MemorySecrets::default()
-        .with(
-            "BEARER",
-            InjectAs::Bearer,
-            "sk_b_SENTINEL",
-            Some("api.test"),
-        )
-        .with(
-            "HDR",
-            InjectAs::Header("x-api-key".into()),
-            "sk_h_SENTINEL",
-            Some("api.test"),
-        )
-        .with(
-            "QRY",
-            InjectAs::Query("key".into()),
-            "sk_q_SENTINEL",
-            Some("api.test"),
+/// Everything secret-looking the upstream received, joined: what a careless
+/// server echoes back.
+fn echoed(seen: &Seen) -> String {
+    let query = seen.target.split_once('?').map_or("", |(_, q)| q);
+    let auth = seen.header("authorization").unwrap_or("");
+    let key = seen.header("x-api-key").unwrap_or("");
+    format!("{query}&auth={auth}&k={key}")
+}
+
+/// A server that echoes the secret in every way a response can carry it:
+/// a trailing-slash redirect keeping the query (`/items?x=1` ->
+/// `/items/?x=1&key=...`), a Location and headers naming it.
+fn echo_everything(seen: &Seen) -> Reply {
+    let path = seen.target.split('?').next().unwrap_or("");
+    let echo = echoed(seen);
+    match path {
+        "/items" => Reply::redirect(301, &format!("/items/?{echo}")).header("x-echo", &echo),
+        "/manual" => Reply::redirect(302, &format!("/next?{echo}")).header("x-echo", &echo),
+        _ => Reply::ok("done")
+            .header("x-echo", &echo)
+            .header("x-echo", &format!("again {echo}"))
+            .header("set-cookie", &format!("s={echo}")),
+    }
+}
+
+/// The upstream of the redirect cases: api.test and other.test are both
+/// served here, and each path answers one way whatever the host.
+fn redirector(seen: &Seen) -> Reply {
+    let port = seen
+        .header("host")
+        .and_then(|h| h.rsplit(':').next())
+        .unwrap_or("0")
+        .to_string();
+    let path = seen.target.split('?').next().unwrap_or("");
+    match path {
+        "/to-literal" => Reply::redirect(302, "https://127.0.0.1/"),
+        "/to-decimal" => Reply::redirect(302, "https://2130706433/"),
+        "/to-http" => Reply::redirect(302, &format!("http://api.test:{port}/final")),
+        "/to-evil" => Reply::redirect(302, "https://evil.test/"),
+        "/to-schemeless" => Reply::redirect(302, "//evil.test/"),
+        "/to-backslash" => Reply::redirect(302, "/\\evil.test/"),
+        "/to-userinfo" => Reply::redirect(302, &format!("https://u:p@api.test:{port}/final")),
+        // private.test is allowlisted but resolves to 10.0.0.7.
+        "/to-blocked" => Reply::redirect(302, &format!("https://private.test:{port}/final")),
+        "/relative" => Reply::redirect(302, "/final"),
+        "/cross" => Reply::redirect(307, &format!("https://other.test:{port}/final")),
+        // A naive redirector that carries the query string along.
+        "/cross-with-query" => {
+            let query = seen.target.split_once('?').map_or("", |(_, q)| q);
+            Reply::redirect(302, &format!("https://other.test:{port}/final?{query}"))
+        }
+        "/loop" => Reply::redirect(302, "/loop"),
+        "/no-location" => Reply::status(302).body("no location"),
+        "/see-other" => Reply::redirect(303, "/final"),
+        // api.test -> other.test, and other.test chooses where the chain
+        // goes back to.
+        "/start" => Reply::redirect(307, &format!("https://other.test:{port}/bounce")),
+        "/bounce" => Reply::redirect(307, &format!("https://api.test:{port}/chosen")),
+        "/items" | "/items/" | "/manual" | "/plain" => echo_everything(seen),
+        _ => echo(seen),
+    }
+}
+
+/// One redirect behaviour: a call to `path` on api.test, made once per
+/// secret in `auth` (once without a secret when it is empty), and what
+/// must come of it.
+struct RedirectCase {
+    name: &'static str,
+    path: &'static str,
+    method: &'static str,
+    body: Option<&'static str>,
+    headers: &'static [(&'static str, &'static str)],
+    auth: &'static [&'static str],
+    mode: RedirectMode,
+    expect: fn(&Outcome<'_>),
+}
+
+/// A GET without a secret that follows redirects and expects nothing.
+const GET: RedirectCase = RedirectCase {
+    name: "",
+    path: "/",
+    method: "GET",
+    body: None,
+    headers: &[],
+    auth: &[],
+    mode: RedirectMode::Follow,
+    expect: |_| {},
+};
+
+/// Every injection mode of [`bearer_secrets`].
+const EVERY_SECRET: &[&str] = &["BEARER", "HDR", "QRY"];
+
+/// What came of one call of a [`RedirectCase`].
+struct Outcome<'a> {
+    env: &'a Env,
+    /// The secret the call named.
+    auth: Option<&'static str>,
+    result: Result<fazt_transport::Response, NetError>,
+    /// The requests the upstream received during the call, in order.
+    seen: Vec<Seen>,
+}
+
+impl Outcome<'_> {
+    fn response(&self) -> &fazt_transport::Response {
+        match &self.result {
+            Ok(r) => r,
+            Err(e) => panic!("refused: {e}"),
+        }
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8(self.response().body.clone()).unwrap()
+    }
+
+    /// The requests that reached `host`.
+    fn to(&self, host: &str) -> Vec<&Seen> {
+        self.seen
+            .iter()
+            .filter(|s| s.header("host").is_some_and(|h| h.starts_with(host)))
+            .collect()
+    }
+
+    /// Refused by `rule` when the hop was checked: only the first request
+    /// reached the upstream.
+    fn refused(&self, rule: &str) {
+        match &self.result {
+            Ok(r) => panic!("answered {}, want a refusal by {rule}", r.status),
+            Err(e) => assert_eq!((e.code(), e.rule()), (ErrorCode::Blocked, rule), "{e}"),
+        }
+        assert_eq!(self.seen.len(), 1, "{:?}", self.seen);
+    }
+
+    /// Nothing the secret resolved to is in the response (its URL, its
+    /// headers) and the upstream did get the secret on every request.
+    fn echo_scrubbed(&self) {
+        let r = self.response();
+        let shown = format!("{} {:?}", r.url, r.headers.pairs());
+        assert!(
+            shown.contains("x-echo") && !shown.contains("SENTINEL"),
+            "{shown}"
         );
+        assert!(!self.seen.is_empty());
+        assert!(self.seen.iter().all(|s| echoed(s).contains("SENTINEL")));
+    }
+}
+
+fn leaks(seen: &Seen) -> bool {
+    format!("{seen:?}").contains("SENTINEL")
+}
+
+fn redirect_cases() -> Vec<RedirectCase> {
+    vec![
+        RedirectCase {
+            name: "redirect to an IP literal",
+            path: "/to-literal",
+            expect: |o| o.refused("ip-literal"),
+            ..GET
+        },
+        RedirectCase {
+            name: "redirect to a decimal IP literal",
+            path: "/to-decimal",
+            expect: |o| o.refused("ip-literal"),
+            ..GET
+        },
+        RedirectCase {
+            name: "redirect to http where the entry does not allow it",
+            path: "/to-http",
+            expect: |o| o.refused("http"),
+            ..GET
+        },
+        RedirectCase {
+            name: "redirect off the allowlist",
+            path: "/to-evil",
+            expect: |o| o.refused("allowlist"),
+            ..GET
+        },
+        RedirectCase {
+            name: "scheme-relative redirect off the allowlist",
+            path: "/to-schemeless",
+            expect: |o| o.refused("allowlist"),
+            ..GET
+        },
+        RedirectCase {
+            name: "backslash redirect off the allowlist",
+            path: "/to-backslash",
+            expect: |o| o.refused("allowlist"),
+            ..GET
+        },
+        RedirectCase {
+            name: "redirect with userinfo",
+            path: "/to-userinfo",
+            expect: |o| o.refused("userinfo"),
+            ..GET
+        },
+        RedirectCase {
+            name: "redirect to a blocked address",
+            path: "/to-blocked",
+            expect: |o| {
+                o.refused("address");
+                let e = o.result.as_ref().unwrap_err();
+                assert!(e.to_string().contains("10.0.0.7"), "{e}");
+            },
+            ..GET
+        },
+        RedirectCase {
+            name: "too many redirects",
+            path: "/loop",
+            expect: |o| {
+                let e = o.result.as_ref().unwrap_err();
+                assert_eq!((e.code(), e.rule()), (ErrorCode::Blocked, "max_redirects"));
+                // The first request and every hop allowed, no more.
+                let hops = usize::try_from(o.env.limits.max_redirects).unwrap();
+                assert_eq!(o.seen.len(), hops + 1);
+            },
+            ..GET
+        },
+        RedirectCase {
+            name: "a 3xx without Location is the answer",
+            path: "/no-location",
+            expect: |o| {
+                let r = o.response();
+                assert_eq!((r.status, r.body.as_slice()), (302, &b"no location"[..]));
+                assert!(!r.redirected);
+            },
+            ..GET
+        },
+        RedirectCase {
+            name: "same origin: the secret is applied again",
+            path: "/relative",
+            auth: EVERY_SECRET,
+            expect: |o| {
+                let r = o.response();
+                assert!(r.redirected);
+                assert_eq!(r.url, o.env.url("api.test", "/final"));
+                let needle = match o.auth.unwrap() {
+                    "BEARER" => "authorization=Bearer sk_bearer_SENTINEL",
+                    "HDR" => "x-api-key=sk_header_SENTINEL",
+                    _ => "key=sk_query_SENTINEL",
+                };
+                assert!(o.text().contains(needle), "{}", o.text());
+                assert_eq!(o.seen.len(), 2);
+                assert!(o.seen.iter().all(leaks), "both hops carry the secret");
+                assert!(!r.url.contains("SENTINEL"), "{}", r.url);
+            },
+            ..GET
+        },
+        RedirectCase {
+            name: "cross-origin 307: method and body follow, the secret does not",
+            path: "/cross",
+            method: "POST",
+            body: Some("payload"),
+            auth: EVERY_SECRET,
+            expect: |o| {
+                assert_eq!(o.response().url, o.env.url("other.test", "/final"));
+                let text = o.text();
+                assert!(text.starts_with("POST /final"), "{text}");
+                assert!(!text.contains("SENTINEL"), "leaked across origins: {text}");
+                let (first, other) = (o.to("api.test"), o.to("other.test"));
+                assert!(first.len() == 1 && leaks(first[0]), "{first:?}");
+                assert_eq!(other.len(), 1, "{other:?}");
+                assert!(!leaks(other[0]), "{:?}", other[0]);
+                assert_eq!(other[0].body, b"payload");
+            },
+            ..GET
+        },
+        RedirectCase {
+            name: "cross-origin hop drops Authorization and Cookie",
+            path: "/cross",
+            headers: &[("Authorization", "Bearer caller"), ("Cookie", "c=caller")],
+            expect: |o| {
+                assert_eq!(o.response().url, o.env.url("other.test", "/final"));
+                let (first, other) = (o.to("api.test"), o.to("other.test"));
+                assert_eq!((first.len(), other.len()), (1, 1));
+                assert_eq!(first[0].header("authorization"), Some("Bearer caller"));
+                assert_eq!(first[0].header("cookie"), Some("c=caller"));
+                assert_eq!(other[0].header("authorization"), None, "{:?}", other[0]);
+                assert_eq!(other[0].header("cookie"), None, "{:?}", other[0]);
+                assert!(!o.text().contains("caller"), "{}", o.text());
+            },
+            ..GET
+        },
+        RedirectCase {
+            name: "a query secret echoed into a cross-origin Location is not sent on",
+            path: "/cross-with-query?page=2",
+            auth: &["QRY"],
+            expect: |o| {
+                let text = o.text();
+                assert!(text.starts_with("GET /final?page=2"), "{text}");
+                assert!(!text.contains("SENTINEL"), "carried across origins: {text}");
+                assert!(
+                    !o.response().url.contains("SENTINEL"),
+                    "{}",
+                    o.response().url
+                );
+                let other = o.to("other.test");
+                assert_eq!(other.len(), 1, "{other:?}");
+                assert!(!leaks(other[0]), "{:?}", other[0]);
+            },
+            ..GET
+        },
+        RedirectCase {
+            name: "303 POST -> GET, body and content headers dropped",
+            path: "/see-other",
+            method: "POST",
+            body: Some("x"),
+            headers: &[("Content-Type", "text/plain")],
+            expect: |o| {
+                assert!(o.text().starts_with("GET /final"), "{}", o.text());
+                let [first, next] = o.seen.as_slice() else {
+                    panic!("{:?}", o.seen)
+                };
+                assert_eq!(
+                    (first.method.as_str(), first.body.as_slice()),
+                    ("POST", &b"x"[..])
+                );
+                assert_eq!(first.header("content-type"), Some("text/plain"));
+                assert_eq!((next.method.as_str(), next.body.len()), ("GET", 0));
+                assert_eq!(next.header("content-type"), None, "{next:?}");
+            },
+            ..GET
+        },
+        RedirectCase {
+            name: "a chain that left the secret's origin gets no secret again",
+            path: "/start",
+            method: "POST",
+            body: Some("replayed?"),
+            auth: EVERY_SECRET,
+            expect: |o| {
+                assert_eq!(o.response().url, o.env.url("api.test", "/chosen"));
+                let text = o.text();
+                assert!(!text.contains("SENTINEL"), "injected again: {text}");
+                assert_eq!(o.seen.len(), 3, "{:?}", o.seen);
+                assert!(leaks(&o.seen[0]), "the first hop has the secret");
+                let chosen: Vec<&Seen> = o.seen.iter().filter(|s| s.target == "/chosen").collect();
+                assert_eq!(chosen.len(), 1);
+                assert!(!leaks(chosen[0]), "{:?}", chosen[0]);
+            },
+            ..GET
+        },
+        RedirectCase {
+            name: "manual returns the 3xx",
+            path: "/relative",
+            mode: RedirectMode::Manual,
+            expect: |o| {
+                let r = o.response();
+                assert_eq!(
+                    (r.status, r.headers.first("location")),
+                    (302, Some("/final"))
+                );
+                assert_eq!(o.seen.len(), 1);
+            },
+            ..GET
+        },
+        RedirectCase {
+            name: "error mode refuses the 3xx",
+            path: "/relative",
+            mode: RedirectMode::Error,
+            expect: |o| o.refused("redirect"),
+            ..GET
+        },
+        RedirectCase {
+            name: "an echoed secret never comes back: followed 301",
+            path: "/items?x=1",
+            auth: EVERY_SECRET,
+            expect: |o| {
+                assert_eq!(o.seen.len(), 2);
+                o.echo_scrubbed();
+            },
+            ..GET
+        },
+        RedirectCase {
+            name: "an echoed secret never comes back: manual 302",
+            path: "/manual?x=1",
+            auth: EVERY_SECRET,
+            mode: RedirectMode::Manual,
+            expect: |o| {
+                assert_eq!(o.response().status, 302);
+                o.echo_scrubbed();
+            },
+            ..GET
+        },
+        RedirectCase {
+            name: "an echoed secret never comes back: no redirect",
+            path: "/plain?x=1",
+            auth: EVERY_SECRET,
+            expect: |o| o.echo_scrubbed(),
+            ..GET
+        },
+    ]
+}
+
+/// Every redirect behaviour, one named case each, against one upstream
+/// serving api.test and other.test; the failing cases are named together.
+#[test]
+fn redirect_cases_table() {
+    let resolver = StaticResolver::new()
+        .with("api.test", [localhost()])
+        .with("other.test", [localhost()])
+        .with("private.test", ["10.0.0.7".parse().unwrap()]);
     let env = Setup::new()
         .allow("api.test:{port}", EntryRules::default())
         .allow("other.test:{port}", EntryRules::default())
-        .secrets(secrets)
-        .start(|seen| {
-            let port = seen
-                .header("host")
-                .and_then(|h| h.rsplit(':').next())
-                .unwrap_or("0")
-                .to_string();
-            let path = seen.target.split('?').next().unwrap_or("");
-            match path {
-                "/to-literal" => Reply::redirect(302, "https://127.0.0.1/"),
-                "/to-decimal" => Reply::redirect(302, "https://2130706433/"),
-                "/to-http" => Reply::redirect(302, &format!("http://api.test:{port}/final")),
-                "/to-evil" => Reply::redirect(302, "https://evil.test/"),
-                "/to-schemeless" => Reply::redirect(302, "//evil.test/"),
-                "/to-backslash" => Reply::redirect(302, "/\\evil.test/"),
-                "/to-userinfo" => {
-                    Reply::redirect(302, &format!("https://u:p@api.test:{port}/final"))
-                }
-                "/relative" => Reply::redirect(302, "/final"),
-                "/cross" => Reply::redirect(307, &format!("https://other.test:{port}/final")),
-                // A naive redirector that carries the query string along.
-                "/cross-with-query" => {
-                    let query = seen.target.split_once('?').map_or("", |(_, q)| q);
-                    Reply::redirect(302, &format!("https://other.test:{port}/final?{query}"))
-                }
-                "/loop" => Reply::redirect(302, "/loop"),
-                "/no-location" => Reply::status(302).body("no location"),
-                "/see-other" => Reply::redirect(303, "/final"),
-                _ => echo(seen),
+        .allow("private.test:{port}", EntryRules::default())
+        .resolver(resolver)
+        .secrets(bearer_secrets())
+        .start(redirector);
+    let mut failed = Vec::new();
+    for case in redirect_cases() {
+        let secrets: Vec<Option<&'static str>> = match case.auth {
+            [] => vec![None],
+            names => names.iter().copied().map(Some).collect(),
+        };
+        for auth in secrets {
+            let before = env.up.seen().len();
+            let mut req = Request::get(env.url("api.test", case.path))
+                .method(case.method)
+                .redirect(case.mode);
+            for (name, value) in case.headers {
+                req = req.header(*name, *value);
             }
-        });
-    let get = |path: &str| env.fetch(Request::get(env.url("api.test", path)));
-    let rule = |path: &str| get(path).map(|_| "ok").unwrap_or_else(|e| e.rule());
-    assert_eq!(rule("/to-literal"), "ip-literal");
-    assert_eq!(rule("/to-decimal"), "ip-literal");
-    assert_eq!(rule("/to-http"), "http");
-    assert_eq!(rule("/to-evil"), "allowlist");
-    assert_eq!(rule("/to-schemeless"), "allowlist");
-    assert_eq!(rule("/to-backslash"), "allowlist");
-    assert_eq!(rule("/to-userinfo"), "userinfo");
-    assert_eq!(rule("/loop"), "max_redirects");
-    let r = get("/no-location").unwrap();
-    assert_eq!((r.status, r.body.as_slice()), (302, &b"no location"[..]));
-
-    // Same origin: the secret is applied again on the next hop.
-    for (name, needle) in [
-        ("BEARER", "authorization=Bearer sk_b"),
-        ("HDR", "x-api-key=sk_h"),
-        ("QRY", "key=sk_q"),
-    ] {
-        let r = env
-            .fetch(Request::get(env.url("api.test", "/relative")).auth(name))
-            .unwrap();
-        assert!(r.redirected);
-        assert_eq!(r.url, env.url("api.test", "/final"));
-        let text = String::from_utf8(r.body).unwrap();
-        assert!(text.contains(needle), "{name}: {text}");
+            if let Some(body) = case.body {
+                req = req.body(body);
+            }
+            if let Some(name) = auth {
+                req = req.auth(name);
+            }
+            let result = env.fetch(req);
+            let outcome = Outcome {
+                env: &env,
+                auth,
+                result,
+                seen: env.up.seen().split_off(before),
+            };
+            let checked = std::panic::catch_unwind(AssertUnwindSafe(|| (case.expect)(&outcome)));
+            if checked.is_err() {
+                failed.push(format!("{} ({})", case.name, auth.unwrap_or("no secret")));
+            }
+        }
     }
-    // Cross origin 307: the body and method follow, the secret does not.
-    for name in ["BEARER", "HDR", "QRY"] {
-        let r = env
-            .fetch(
-                Request::get(env.url("api.test", "/cross"))
-                    .method("POST")
-                    .body("payload")
-                    .auth(name),
-            )
-            .unwrap();
-        assert_eq!(r.url, env.url("other.test", "/final"));
-        let text = String::from_utf8(r.body).unwrap();
-        assert!(text.starts_with("POST /final"), "{text}");
-        assert!(
-            !text.contains("SENTINEL"),
-            "{name} leaked across origins: {text}"
-        );
-    }
-    // A query secret echoed into a cross-origin Location is not sent on.
-    let r = env
-        .fetch(Request::get(env.url("api.test", "/cross-with-query?page=2")).auth("QRY"))
-        .unwrap();
-    let text = String::from_utf8(r.body).unwrap();
-    assert!(text.starts_with("GET /final?page=2"), "{text}");
-    assert!(
-        !text.contains("SENTINEL"),
-        "query secret carried across origins: {text}"
-    );
-    assert!(!r.url.contains("SENTINEL"), "{}", r.url);
+    assert!(failed.is_empty(), "failed cases:\n{}", failed.join("\n"));
+    // The secret never reached the other origin, in any case.
     let seen = env.up.seen();
-    let to_other: Vec<&Seen> = seen
+    assert!(seen
         .iter()
-        .filter(|s| {
-            s.header("host")
-                .is_some_and(|h| h.starts_with("other.test"))
-        })
-        .collect();
-    assert_eq!(to_other.len(), 4);
-    assert!(to_other
-        .iter()
-        .all(|s| format!("{s:?}").find("SENTINEL").is_none()));
-    assert_eq!(to_other.iter().filter(|s| s.body == b"payload").count(), 3);
-    // 303 turns POST into GET without a body.
-    let r = env
-        .fetch(
-            Request::get(env.url("api.test", "/see-other"))
-                .method("POST")
-                .body("x"),
-        )
-        .unwrap();
-    assert!(String::from_utf8(r.body).unwrap().starts_with("GET /final"));
-    // Manual returns the 3xx; error refuses it.
-    let r = env
-        .fetch(Request::get(env.url("api.test", "/relative")).redirect(RedirectMode::Manual))
-        .unwrap();
-    assert_eq!(
-        (r.status, r.headers.first("location")),
-        (302, Some("/final"))
-    );
-    let e = env
-        .fetch(Request::get(env.url("api.test", "/relative")).redirect(RedirectMode::Error))
-        .unwrap_err();
-    assert_eq!(e.rule(), "redirect");
+        .filter(|s| s
+            .header("host")
+            .is_some_and(|h| h.starts_with("other.test")))
+        .all(|s| !leaks(s)));
 }
 
 #[test]
@@ -1012,98 +1368,6 @@ fn every_call_is_logged_without_query() {
         ("evil.test", Some(ErrorCode::Blocked))
     );
     assert!(!format!("{logs:?}").contains("token"));
-}
-
-/// Everything secret-looking the upstream received, joined: what a careless
-/// server echoes back.
-fn echoed(seen: &Seen) -> String {
-    let query = seen.target.split_once('?').map_or("", |(_, q)| q);
-    let auth = seen.header("authorization").unwrap_or("");
-    let key = seen.header("x-api-key").unwrap_or("");
-    format!("{query}&auth={auth}&k={key}")
-}
-
-/// A server that echoes the secret in every way a response can carry it:
-/// a trailing-slash redirect keeping the query (`/items?x=1` ->
-/// `/items/?x=1&key=...`), a Location and headers naming it.
-fn echo_everything(seen: &Seen) -> Reply {
-    let path = seen.target.split('?').next().unwrap_or("");
-    let echo = echoed(seen);
-    match path {
-        "/items" => Reply::redirect(301, &format!("/items/?{echo}")).header("x-echo", &echo),
-        "/manual" => Reply::redirect(302, &format!("/next?{echo}")).header("x-echo", &echo),
-        _ => Reply::ok("done")
-            .header("x-echo", &echo)
-            .header("x-echo", &format!("again {echo}"))
-            .header("set-cookie", &format!("s={echo}")),
-    }
-}
-
-#[test]
-fn an_echoed_secret_never_comes_back_in_any_mode() {
-    let env = Setup::new()
-        .secrets(bearer_secrets())
-        .start(echo_everything);
-    for name in ["BEARER", "HDR", "QRY"] {
-        for (path, redirect) in [
-            ("/items?x=1", RedirectMode::Follow),
-            ("/manual?x=1", RedirectMode::Manual),
-            ("/plain?x=1", RedirectMode::Follow),
-        ] {
-            let r = env
-                .fetch(
-                    Request::get(env.url("api.test", path))
-                        .auth(name)
-                        .redirect(redirect),
-                )
-                .unwrap();
-            let shown = format!("{} {:?}", r.url, r.headers.pairs());
-            assert!(
-                shown.contains("x-echo") && !shown.contains("SENTINEL"),
-                "{name} {path}: {shown}"
-            );
-        }
-    }
-    // The upstream did get the secret each time.
-    assert!(env.up.seen().iter().all(|s| echoed(s).contains("SENTINEL")));
-}
-
-#[test]
-fn a_chain_that_left_the_secrets_origin_gets_no_secret_again() {
-    let env = Setup::new()
-        .allow("api.test:{port}", EntryRules::default())
-        .allow("other.test:{port}", EntryRules::default())
-        .secrets(bearer_secrets())
-        .start(|seen| {
-            let port = seen
-                .header("host")
-                .and_then(|h| h.rsplit(':').next())
-                .unwrap_or("0")
-                .to_string();
-            match seen.target.split('?').next().unwrap_or("") {
-                "/start" => Reply::redirect(307, &format!("https://other.test:{port}/bounce")),
-                // other.test chooses where the chain goes back to.
-                "/bounce" => Reply::redirect(307, &format!("https://api.test:{port}/chosen")),
-                _ => Reply::ok(echoed(seen)),
-            }
-        });
-    for name in ["BEARER", "HDR", "QRY"] {
-        let r = env
-            .fetch(
-                Request::get(env.url("api.test", "/start"))
-                    .method("POST")
-                    .body("replayed?")
-                    .auth(name),
-            )
-            .unwrap();
-        assert_eq!(r.url, env.url("api.test", "/chosen"));
-        let text = String::from_utf8(r.body).unwrap();
-        assert!(!text.contains("SENTINEL"), "{name} injected again: {text}");
-    }
-    let seen = env.up.seen();
-    let chosen: Vec<&Seen> = seen.iter().filter(|s| s.target == "/chosen").collect();
-    assert_eq!(chosen.len(), 3);
-    assert!(chosen.iter().all(|s| !echoed(s).contains("SENTINEL")));
 }
 
 #[test]

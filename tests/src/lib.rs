@@ -1,8 +1,8 @@
-//! Loopback upstreams for end-to-end tests and for `fazt demo`: local
+//! Loopback upstreams for end-to-end tests and benchmarks: local
 //! HTTP(S) servers (TLS with a CA generated at run time), an in-memory
-//! secret injector, a recording log sink, a policy that allows loopback for
-//! the test names, and a client builder that reaches them
-//! ([`loopback_client`]).
+//! secret injector, a recording log sink, a policy over test entries, and
+//! a client builder that reaches the upstreams on loopback
+//! ([`loopback_client`]); and the shared test vectors ([`vectors`]).
 //!
 //! Nothing here touches any address but `127.0.0.0/8`.
 #![forbid(unsafe_code)]
@@ -21,6 +21,8 @@ use fazt_policy::{
     IpNet, Limits, LogEntry, LogSink, NetError, Policy, SecretInjector, SecretValue,
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+pub mod vectors;
 
 /// Host names the test certificate covers.
 pub const TEST_NAMES: &[&str] = &[
