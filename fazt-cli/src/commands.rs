@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Args;
-use fazt_policy::{AllowEntry, EntryRules, Explanation, Limits, RequestBudget, Step};
+use fazt_policy::{AllowEntry, EntryOverrides, Explanation, Limits, RequestBudget, Step};
 use fazt_secrets::Store;
 use fazt_transport::Request;
 use serde_json::json;
@@ -49,7 +49,7 @@ pub(crate) struct AllowArgs {
 }
 
 pub(crate) fn allow(g: &Global, a: &AllowArgs) -> Result<(), Failure> {
-    let rules = EntryRules {
+    let rules = EntryOverrides {
         allow_http: a.http,
         rate_limit: a.rate,
         rate_burst: a.burst,
@@ -59,7 +59,7 @@ pub(crate) fn allow(g: &Global, a: &AllowArgs) -> Result<(), Failure> {
     };
     let mut entry = AllowEntry::parse(&a.host)
         .map_err(usage)?
-        .with_rules(rules)
+        .with_overrides(rules)
         .map_err(usage)?;
     if let Some(app) = app_id(a.app.as_deref())? {
         entry = entry.for_app(app);
@@ -72,7 +72,7 @@ pub(crate) fn allow(g: &Global, a: &AllowArgs) -> Result<(), Failure> {
 pub(crate) fn list(g: &Global, app: Option<&str>, json: bool) -> Result<(), Failure> {
     let app = app_id(app)?;
     let store = open_store(g)?;
-    let (entries, skipped) = store.rules_and_skipped()?;
+    let (entries, skipped) = store.entries_and_skipped()?;
     let entries: Vec<AllowEntry> = entries
         .into_iter()
         .filter(|e| match (&app, e.scope()) {
@@ -92,7 +92,7 @@ pub(crate) fn list(g: &Global, app: Option<&str>, json: bool) -> Result<(), Fail
         let mut rows: Vec<_> = entries
             .iter()
             .map(|e| {
-                let r = e.rules();
+                let r = e.overrides();
                 json!({
                     "entry": e.to_string(),
                     "app": match e.scope() { fazt_policy::Scope::App(a) => Some(a.as_str()), _ => None },
@@ -130,7 +130,7 @@ pub(crate) fn list(g: &Global, app: Option<&str>, json: bool) -> Result<(), Fail
     }
     let mut out = String::new();
     for e in &entries {
-        let r = e.rules();
+        let r = e.overrides();
         let mut extras = Vec::new();
         if r.allow_http {
             extras.push("http".to_string());
@@ -168,7 +168,7 @@ pub(crate) fn remove(g: &Global, host: &str, app: Option<&str>) -> Result<(), Fa
         }
     }
     let store = open_store(g)?;
-    let removed = match store.remove_rule(app.as_ref(), host) {
+    let removed = match store.remove_entry(app.as_ref(), host) {
         Err(fazt_secrets::StoreError::Entry(e)) => return Err(usage(e)),
         other => other?,
     };
@@ -204,7 +204,7 @@ pub(crate) fn check(
     if explanation.allowed() {
         // The connect-time check needs the addresses: resolve the name.
         let host = explanation.host.clone().unwrap_or_default();
-        match dev.resolver().resolve(&host, Some(Duration::from_secs(5))) {
+        match dev.lookup().resolve(&host, Some(Duration::from_secs(5))) {
             Ok(addrs) => explanation = policy.explain(app, url, Some(&addrs)),
             Err(e) => {
                 let err = e.into_net_error(&host);

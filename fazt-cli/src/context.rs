@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use fazt_policy::{AppId, Classifier, IpNet, Limits, LogSink, Policy};
 use fazt_secrets::{LogConfig, RequestLog, Store};
-use fazt_transport::{EgressClient, Resolve, StaticResolver, SystemResolver};
+use fazt_transport::{EgressClient, NameLookup, StaticLookup, SystemLookup};
 
 use crate::output::{usage, Failure};
 use crate::Global;
@@ -83,10 +83,10 @@ impl DevOptions {
     }
 
     /// The resolver: the fixed answers first, then the system's.
-    pub(crate) fn resolver(&self) -> Arc<dyn Resolve> {
-        let mut r = StaticResolver::new();
+    pub(crate) fn lookup(&self) -> Arc<dyn NameLookup> {
+        let mut r = StaticLookup::new();
         if self.system_dns {
-            r = r.with_fallback(Arc::new(SystemResolver));
+            r = r.with_fallback(Arc::new(SystemLookup));
         }
         for (host, ip) in &self.resolve {
             r = r.with(host, [*ip]);
@@ -145,7 +145,7 @@ pub(crate) fn client(
     limits: Limits,
 ) -> Result<(EgressClient, RequestLog), Failure> {
     let log = RequestLog::start(store, LogConfig::from_limits(&limits))?;
-    let (entries, skipped) = store.rules_and_skipped()?;
+    let (entries, skipped) = store.entries_and_skipped()?;
     if !skipped.is_empty() {
         eprintln!(
             "warning: {} allowlist row(s) are refused by this version and not enforced; see `fazt net list`",
@@ -161,7 +161,7 @@ pub(crate) fn client(
     if dev.weakens() {
         let mut weakened = builder
             .dangerous()
-            .resolver(dev.resolver())
+            .lookup(dev.lookup())
             .allow_ranges(dev.allow_ranges.iter().copied());
         if let Some(pem) = &dev.ca_pem {
             weakened = weakened.add_root_certificates_pem(pem).map_err(usage)?;

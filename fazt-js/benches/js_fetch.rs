@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, Criterion};
 use deno_core::{v8, JsRuntime, PollEventLoopOptions, RuntimeOptions};
 use fazt_js::{FetchContext, ScriptPool, ScriptRunner};
-use fazt_policy::{EntryRules, Limits, NullSink, RequestBudget};
+use fazt_policy::{EntryOverrides, Limits, NullSink, RequestBudget};
 use fazt_tests::{allowlist, loopback_client, test_policy, Reply, SameWindows, TestCa, Upstream};
 use fazt_transport::{EgressClient, Request};
 
@@ -47,7 +47,7 @@ fn benches(c: &mut Criterion) {
     let url = format!("https://api.test:{}/items", up.port());
     let entry = format!("api.test:{}", up.port());
     let limits = Limits::default();
-    let policy = test_policy(allowlist(&[(&entry, EntryRules::default())]), limits);
+    let policy = test_policy(allowlist(&[(&entry, EntryOverrides::default())]), limits);
     let client = loopback_client(policy, &ca, &["api.test"])
         .log_sink(Arc::new(NullSink))
         .build()

@@ -6,7 +6,7 @@
 //!
 //! Its own binary: the engine reads its cache setting once per process.
 
-use fazt_policy::{EntryRules, Limits};
+use fazt_policy::{EntryOverrides, Limits};
 use fazt_tests::Reply;
 use serde_json::json;
 
@@ -21,7 +21,9 @@ fn script_runs_write_no_bytecode_to_disk() {
     std::env::remove_var("V82JSC_BC_CACHE_DIR");
     std::env::remove_var("V82JSC_NO_BC_CACHE");
 
-    let env = common::env(Limits::default(), EntryRules::default(), |_| Reply::ok("x"));
+    let env = common::env(Limits::default(), EntryOverrides::default(), |_| {
+        Reply::ok("x")
+    });
     let marker = format!("app-source-{}", std::process::id());
     let out = env.runner.run(None, &format!("'{marker}'.length"));
     assert_eq!(out.result, Ok(json!(marker.len())));

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use fazt_policy::{EntryRules, Limits};
+use fazt_policy::{EntryOverrides, Limits};
 use fazt_tests::Reply;
 use serde_json::Value;
 
@@ -80,7 +80,7 @@ fn the_web_classes_answer_as_node_does() {
         );
         return;
     };
-    let env = common::env(Limits::default(), EntryRules::default(), |_| {
+    let env = common::env(Limits::default(), EntryOverrides::default(), |_| {
         Reply::ok("ok")
     });
     let source = std::fs::read_to_string(&cases).unwrap();

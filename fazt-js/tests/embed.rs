@@ -3,14 +3,14 @@
 
 use deno_core::{JsRuntime, PollEventLoopOptions, RuntimeOptions};
 use fazt_js::FetchContext;
-use fazt_policy::{EntryRules, Limits};
+use fazt_policy::{EntryOverrides, Limits};
 use fazt_tests::Reply;
 
 mod common;
 
 #[test]
 fn extension_in_a_plain_runtime() {
-    let env = common::env(Limits::default(), EntryRules::default(), |_| {
+    let env = common::env(Limits::default(), EntryOverrides::default(), |_| {
         Reply::ok("embedded")
     });
     let limits = Limits::default();
@@ -58,7 +58,7 @@ fn plain_runtime(env: &common::Env) -> JsRuntime {
 /// the promise settles.
 #[test]
 fn an_embedder_drives_the_event_loop_for_the_web_fetch() {
-    let env = common::env(Limits::default(), EntryRules::default(), |_| {
+    let env = common::env(Limits::default(), EntryOverrides::default(), |_| {
         Reply::ok("awaited")
     });
     let mut runtime = plain_runtime(&env);
@@ -90,7 +90,9 @@ fn an_embedder_drives_the_event_loop_for_the_web_fetch() {
 /// would otherwise abort the process when the call went pending).
 #[test]
 fn without_an_event_loop_the_web_fetch_is_refused() {
-    let env = common::env(Limits::default(), EntryRules::default(), |_| Reply::ok("x"));
+    let env = common::env(Limits::default(), EntryOverrides::default(), |_| {
+        Reply::ok("x")
+    });
     let mut runtime = plain_runtime(&env);
     let script = format!(
         "let seen; fetch('https://api.test:{}/').catch((e) => {{ seen = [e.code, e.message.includes('event loop')]; }}); \

@@ -3,7 +3,7 @@
 //! in a test binary of its own so no other test shares the process.
 #![cfg(target_os = "linux")]
 
-use fazt_policy::{EntryRules, Limits};
+use fazt_policy::{EntryOverrides, Limits};
 use fazt_tests::Reply;
 use serde_json::json;
 
@@ -53,7 +53,9 @@ fn run_many(pool: &fazt_js::ScriptPool, script: &str, runs: usize) {
 /// thread's event loop (~20 KB a run, 3000 runs: +45 MB).
 #[test]
 fn runs_one_after_another_leave_host_memory_flat() {
-    let env = common::env(Limits::default(), EntryRules::default(), |_| Reply::ok("x"));
+    let env = common::env(Limits::default(), EntryOverrides::default(), |_| {
+        Reply::ok("x")
+    });
     assert!(fazt_js::build_startup_snapshot());
     for (name, runner, script, runs) in [
         ("restored", env.runner.clone(), LEAVES_OBJECTS, 400),

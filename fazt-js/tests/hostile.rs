@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use fazt_js::{RunOutput, ScriptError, ScriptPool, ScriptRunner};
-use fazt_policy::{EntryRules, Limits};
+use fazt_policy::{EntryOverrides, Limits};
 use fazt_tests::{Reply, Seen};
 use proptest::prelude::*;
 use serde_json::json;
@@ -156,7 +156,7 @@ fn corpus_is_large_enough() {
 #[test]
 fn every_hostile_script_ends_with_its_outcome_on_a_restored_runtime() {
     assert!(fazt_js::build_startup_snapshot());
-    let env = common::env(limits(), EntryRules::default(), upstream);
+    let env = common::env(limits(), EntryOverrides::default(), upstream);
     let runner = runner(&env);
     let failures = check_all(&corpus(), &|source| {
         runner.run(None, &with_base(&env, source))
@@ -166,7 +166,7 @@ fn every_hostile_script_ends_with_its_outcome_on_a_restored_runtime() {
 
 #[test]
 fn every_hostile_script_ends_with_its_outcome_on_a_runtime_made_from_scratch() {
-    let env = common::env(limits(), EntryRules::default(), upstream);
+    let env = common::env(limits(), EntryOverrides::default(), upstream);
     let runner = runner(&env).startup_snapshot(false);
     let failures = check_all(&corpus(), &|source| {
         runner.run(None, &with_base(&env, source))
@@ -177,7 +177,7 @@ fn every_hostile_script_ends_with_its_outcome_on_a_runtime_made_from_scratch() {
 #[test]
 fn every_hostile_script_ends_with_its_outcome_and_the_pool_runs_on() {
     assert!(fazt_js::build_startup_snapshot());
-    let env = common::env(limits(), EntryRules::default(), upstream);
+    let env = common::env(limits(), EntryOverrides::default(), upstream);
     // As many workers as check_all runs at once: a run's time is its own,
     // not a wait in the queue.
     let pool = ScriptPool::new(runner(&env), 4).unwrap();
@@ -203,7 +203,7 @@ fn every_hostile_script_ends_with_its_outcome_and_the_pool_runs_on() {
 fn every_hostile_script_ends_with_its_outcome_in_a_worker_process() {
     // The worker restores its runtime from the parent's snapshot.
     assert!(fazt_js::build_startup_snapshot());
-    let env = common::env(limits(), EntryRules::default(), upstream);
+    let env = common::env(limits(), EntryOverrides::default(), upstream);
     let runner = runner(&env).isolated(env!("CARGO_BIN_EXE_fazt-js-worker"));
     let failures = check_all(&corpus(), &|source| {
         runner.run(None, &with_base(&env, source))
@@ -264,7 +264,7 @@ proptest! {
 fn shared() -> &'static (common::Env, ScriptPool) {
     static SHARED: std::sync::OnceLock<(common::Env, ScriptPool)> = std::sync::OnceLock::new();
     SHARED.get_or_init(|| {
-        let env = common::env(limits(), EntryRules::default(), upstream);
+        let env = common::env(limits(), EntryOverrides::default(), upstream);
         let pool = ScriptPool::new(runner(&env), 1).unwrap();
         (env, pool)
     })

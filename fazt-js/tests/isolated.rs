@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use fazt_js::{ScriptError, ScriptPool, STUCK_AFTER};
-use fazt_policy::{EntryRules, Limits};
+use fazt_policy::{EntryOverrides, Limits};
 use fazt_tests::{Reply, Seen};
 use serde_json::json;
 
@@ -17,7 +17,7 @@ fn upstream(seen: &Seen) -> Reply {
 }
 
 fn env(limits: Limits) -> common::Env {
-    let mut env = common::env(limits, EntryRules::default(), upstream);
+    let mut env = common::env(limits, EntryOverrides::default(), upstream);
     env.runner = env.runner.clone().isolated(WORKER);
     env
 }
@@ -171,7 +171,7 @@ fn a_worker_that_misbehaves_on_the_pipe_gets_a_clean_error() {
     use std::os::unix::fs::PermissionsExt;
     let mut limits = Limits::default();
     limits.set("exec_timeout_ms", 500).unwrap();
-    let base = common::env(limits, EntryRules::default(), upstream);
+    let base = common::env(limits, EntryOverrides::default(), upstream);
     let dir = std::env::temp_dir().join(format!("fazt-fake-workers-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     for (name, body, expected) in [

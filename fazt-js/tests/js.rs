@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use fazt_js::ScriptError;
-use fazt_policy::{EntryRules, Limits, NetError};
+use fazt_policy::{EntryOverrides, Limits, NetError};
 use fazt_tests::{Reply, Seen};
 use serde_json::json;
 
@@ -52,7 +52,7 @@ fn echo(seen: &Seen) -> Reply {
 }
 
 fn default_env() -> Env {
-    env(Limits::default(), EntryRules::default(), echo)
+    env(Limits::default(), EntryOverrides::default(), echo)
 }
 
 #[test]
@@ -190,11 +190,11 @@ const CATCH: &str = r#"
 #[test]
 fn every_error_code_is_catchable_with_its_shape() {
     let limits = Limits::default();
-    let rules = EntryRules {
+    let rules = EntryOverrides {
         max_response: 1024,
         rate_limit: 1,
         rate_burst: 1,
-        ..EntryRules::default()
+        ..EntryOverrides::default()
     };
     let env = env(limits, rules, echo);
     let v = env.value(&format!(
@@ -237,10 +237,10 @@ fn every_error_code_is_catchable_with_its_shape() {
 fn rate_limit_error_carries_retry_after() {
     let env = env(
         Limits::default(),
-        EntryRules {
+        EntryOverrides {
             rate_limit: 60,
             rate_burst: 1,
-            ..EntryRules::default()
+            ..EntryOverrides::default()
         },
         echo,
     );
@@ -255,7 +255,7 @@ fn rate_limit_error_carries_retry_after() {
 fn concurrency_limit_is_retryable() {
     let mut limits = Limits::default();
     limits.set("app_concurrency", 1).unwrap();
-    let env = env(limits, EntryRules::default(), echo);
+    let env = env(limits, EntryOverrides::default(), echo);
     let client = env.client.clone();
     let url = format!("https://api.test:{}/slow", env.up.port());
     let holder = std::thread::spawn(move || {
@@ -355,7 +355,7 @@ fn options_are_checked_and_unknown_fields_ignored() {
 fn infinite_loop_is_stopped_and_the_next_run_works() {
     let mut limits = Limits::default();
     limits.set("exec_timeout_ms", 300).unwrap();
-    let env = env(limits, EntryRules::default(), echo);
+    let env = env(limits, EntryOverrides::default(), echo);
     let started = std::time::Instant::now();
     let out = env.run("try { while (true) {} } catch (e) { 'caught' }");
     assert_eq!(out.result, Err(ScriptError::Timeout { limit_ms: 300 }));
@@ -373,7 +373,7 @@ fn infinite_loop_is_stopped_and_the_next_run_works() {
 fn termination_during_a_blocking_call_does_not_leak() {
     let mut limits = Limits::default();
     limits.set("exec_timeout_ms", 500).unwrap();
-    let env = env(limits, EntryRules::default(), echo);
+    let env = env(limits, EntryOverrides::default(), echo);
     // The watchdog fires while the op blocks on the slow upstream.
     let out = env.run(r#"fazt.net.fetch("BASE/slow"); while (true) {}"#);
     assert_eq!(out.result, Err(ScriptError::Timeout { limit_ms: 500 }));
@@ -475,7 +475,7 @@ fn secrets_reach_the_upstream_but_never_the_script() {
 }
 
 fn env_without_echo() -> Env {
-    env(Limits::default(), EntryRules::default(), |_| {
+    env(Limits::default(), EntryOverrides::default(), |_| {
         Reply::ok("plain body").header("x-h", "1")
     })
 }

@@ -1,6 +1,6 @@
 //! A host runs many scripts: runs must not degrade or fail over time.
 
-use fazt_policy::{EntryRules, Limits};
+use fazt_policy::{EntryOverrides, Limits};
 use fazt_tests::Reply;
 use serde_json::json;
 
@@ -8,7 +8,9 @@ mod common;
 
 #[test]
 fn three_hundred_runs_in_a_row() {
-    let env = common::env(Limits::default(), EntryRules::default(), |_| Reply::ok("x"));
+    let env = common::env(Limits::default(), EntryOverrides::default(), |_| {
+        Reply::ok("x")
+    });
     for i in 0..300 {
         let out = env
             .runner
@@ -26,7 +28,9 @@ fn seven_hundred_pooled_runs_on_one_worker_thread() {
     // over to a fresh thread every 200 runtimes, which was too late for
     // restored ones. The engine frees them with each runtime now, and the
     // worker keeps its thread: no run is lost and none fails.
-    let env = common::env(Limits::default(), EntryRules::default(), |_| Reply::ok("x"));
+    let env = common::env(Limits::default(), EntryOverrides::default(), |_| {
+        Reply::ok("x")
+    });
     assert!(fazt_js::build_startup_snapshot());
     let pool = fazt_js::ScriptPool::new(env.runner.clone(), 1).unwrap();
     for i in 0..700 {

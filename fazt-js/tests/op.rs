@@ -1,7 +1,7 @@
 //! The op's plain Rust function, without any JS engine.
 
 use fazt_js::{fetch, FetchArgs, FetchContext};
-use fazt_policy::{EntryRules, Limits};
+use fazt_policy::{EntryOverrides, Limits};
 use fazt_tests::Reply;
 
 mod common;
@@ -12,7 +12,7 @@ fn ctx(env: &common::Env) -> FetchContext {
 
 #[test]
 fn plain_function_fetches_and_validates() {
-    let env = common::env(Limits::default(), EntryRules::default(), |s| {
+    let env = common::env(Limits::default(), EntryOverrides::default(), |s| {
         Reply::ok(s.body.clone()).header("x-a", "1")
     });
     let c = ctx(&env);

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use fazt_js::{ScriptError, ScriptPool};
-use fazt_policy::{EntryRules, Limits};
+use fazt_policy::{EntryOverrides, Limits};
 use fazt_tests::{Reply, Seen};
 use serde_json::json;
 
@@ -18,7 +18,7 @@ fn upstream(seen: &Seen) -> Reply {
 }
 
 fn pool(limits: Limits, workers: usize) -> (common::Env, ScriptPool) {
-    let env = common::env(limits, EntryRules::default(), upstream);
+    let env = common::env(limits, EntryOverrides::default(), upstream);
     let pool = ScriptPool::new(env.runner.clone(), workers).unwrap();
     (env, pool)
 }
@@ -91,7 +91,7 @@ fn each_run_gets_a_fresh_budget() {
 fn a_stopped_run_leaves_the_next_one_unaffected() {
     let mut limits = Limits::default();
     limits.set("exec_timeout_ms", 500).unwrap();
-    let env = common::env(limits, EntryRules::default(), upstream);
+    let env = common::env(limits, EntryOverrides::default(), upstream);
     // One worker: every run below is served by the thread that ran the
     // run before it.
     let pool = ScriptPool::new(env.runner.clone().heap_limit(16 * 1024 * 1024), 1).unwrap();

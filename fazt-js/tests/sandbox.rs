@@ -3,14 +3,14 @@
 
 use deno_core::{Extension, JsRuntime, RuntimeOptions};
 use fazt_js::ScriptError;
-use fazt_policy::{EntryRules, Limits};
+use fazt_policy::{EntryOverrides, Limits};
 use fazt_tests::Reply;
 use serde_json::json;
 
 mod common;
 
 fn env_with(limits: Limits) -> common::Env {
-    common::env(limits, EntryRules::default(), |_| Reply::ok("ok"))
+    common::env(limits, EntryOverrides::default(), |_| Reply::ok("ok"))
 }
 
 /// The global's own names, strings and symbols, sorted. A name that
@@ -233,7 +233,7 @@ fn an_embedder_runtime_with_the_sandbox_extension_has_the_script_global() {
 fn a_fetch_never_outlives_the_run() {
     let mut limits = Limits::default();
     limits.set("exec_timeout_ms", 1000).unwrap();
-    let env = common::env(limits, EntryRules::default(), |_| {
+    let env = common::env(limits, EntryOverrides::default(), |_| {
         std::thread::sleep(std::time::Duration::from_millis(3000));
         Reply::ok("late")
     });
@@ -273,7 +273,7 @@ fn a_result_over_max_result_bytes_is_refused_before_it_is_parsed() {
 
 #[test]
 fn request_bodies_of_every_kind_arrive_byte_for_byte() {
-    let env = common::env(Limits::default(), EntryRules::default(), |seen| {
+    let env = common::env(Limits::default(), EntryOverrides::default(), |seen| {
         Reply::ok(
             seen.body
                 .iter()
@@ -310,14 +310,15 @@ fn request_bodies_of_every_kind_arrive_byte_for_byte() {
 
 #[test]
 fn response_text_is_decoded_as_the_web_does() {
-    let env = common::env(Limits::default(), EntryRules::default(), |seen| match seen
-        .target
-        .as_str()
-    {
-        "/bom" => Reply::ok(b"\xEF\xBB\xBFhi".to_vec()),
-        "/invalid" => Reply::ok(b"a\xFFb".to_vec()),
-        _ => Reply::ok("caf\u{e9}"),
-    });
+    let env = common::env(
+        Limits::default(),
+        EntryOverrides::default(),
+        |seen| match seen.target.as_str() {
+            "/bom" => Reply::ok(b"\xEF\xBB\xBFhi".to_vec()),
+            "/invalid" => Reply::ok(b"a\xFFb".to_vec()),
+            _ => Reply::ok("caf\u{e9}"),
+        },
+    );
     let v = env.value(
         r#"["/bom", "/invalid", "/utf8"].map((p) => {
             const r = fazt.net.fetch("BASE" + p);

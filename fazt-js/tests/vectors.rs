@@ -1,7 +1,7 @@
 //! The shared URL vectors through `fazt.net.fetch`: every refusal the
 //! policy decides reaches a script as exactly that refusal.
 
-use fazt_policy::{EntryRules, Limits, Target};
+use fazt_policy::{EntryOverrides, Limits, Target};
 use fazt_tests::{vectors, Reply};
 use serde_json::{json, Value};
 
@@ -15,7 +15,7 @@ const BATCH: usize = 20;
 fn every_url_vector_refusal_is_thrown_as_the_policy_decided_it() {
     let mut limits = Limits::default();
     limits.set("max_calls", BATCH as u64).unwrap();
-    let env = common::env(limits, EntryRules::default(), |_| {
+    let env = common::env(limits, EntryOverrides::default(), |_| {
         Reply::ok("should not be reached")
     });
     let refused: Vec<(String, String, String)> = vectors::urls()

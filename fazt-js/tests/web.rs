@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use fazt_js::ScriptPool;
-use fazt_policy::{EntryRules, Limits};
+use fazt_policy::{EntryOverrides, Limits};
 use fazt_tests::{Reply, Seen};
 use serde_json::json;
 
@@ -33,7 +33,7 @@ fn limits(set: &[(&str, u64)]) -> Limits {
 }
 
 fn env(set: &[(&str, u64)]) -> common::Env {
-    common::env(limits(set), EntryRules::default(), upstream)
+    common::env(limits(set), EntryOverrides::default(), upstream)
 }
 
 /// `env`, its runs in worker processes when `isolated`.
@@ -333,7 +333,7 @@ fn blocking_and_web_calls_share_the_runs_slots() {
         let (n, m) = (Arc::clone(&now), Arc::clone(&most));
         let env = common::env(
             limits(&[("app_concurrency", 2)]),
-            EntryRules::default(),
+            EntryOverrides::default(),
             move |_| {
                 let inflight = n.fetch_add(1, Ordering::SeqCst) + 1;
                 m.fetch_max(inflight, Ordering::SeqCst);

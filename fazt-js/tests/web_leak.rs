@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use fazt_js::ScriptError;
-use fazt_policy::{EntryRules, Limits};
+use fazt_policy::{EntryOverrides, Limits};
 use fazt_tests::{Reply, Seen};
 use serde_json::json;
 
@@ -23,7 +23,7 @@ fn env(set: &[(&str, u64)]) -> common::Env {
     for (name, value) in set {
         limits.set(name, *value).unwrap();
     }
-    common::env(limits, EntryRules::default(), upstream)
+    common::env(limits, EntryOverrides::default(), upstream)
 }
 
 /// The run's time limit ends it with calls in flight; their slots are free

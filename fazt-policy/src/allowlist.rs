@@ -26,7 +26,7 @@ pub struct AllowEntry {
     pattern: HostPattern,
     port: Option<u16>,
     scope: Scope,
-    rules: EntryRules,
+    overrides: EntryOverrides,
 }
 
 /// An exact host or a `*.suffix` wildcard.
@@ -54,7 +54,7 @@ pub struct AppId(Box<str>);
 /// Per-domain overrides carried by an entry; `0` means "inherit the global
 /// limit".
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct EntryRules {
+pub struct EntryOverrides {
     /// Plain `http` allowed for this entry.
     pub allow_http: bool,
     /// Requests per minute to this domain (0 = the global `rate_limit`).
@@ -91,7 +91,7 @@ pub enum EntryError {
     /// The app id is not valid.
     AppId(String),
     /// An override is outside its allowed range.
-    Rule {
+    Override {
         /// The override's name.
         field: &'static str,
         /// The value given.
@@ -150,7 +150,7 @@ impl AllowEntry {
             pattern,
             port,
             scope: Scope::Global,
-            rules: EntryRules::default(),
+            overrides: EntryOverrides::default(),
         })
     }
 
@@ -167,9 +167,9 @@ impl AllowEntry {
     }
 
     /// Sets the overrides, after checking their ranges.
-    pub fn with_rules(mut self, rules: EntryRules) -> Result<Self, EntryError> {
-        rules.validate()?;
-        self.rules = rules;
+    pub fn with_overrides(mut self, overrides: EntryOverrides) -> Result<Self, EntryError> {
+        overrides.validate()?;
+        self.overrides = overrides;
         Ok(self)
     }
 
@@ -189,8 +189,8 @@ impl AllowEntry {
     }
 
     /// The overrides.
-    pub fn rules(&self) -> &EntryRules {
-        &self.rules
+    pub fn overrides(&self) -> &EntryOverrides {
+        &self.overrides
     }
 
     /// Whether this entry admits `port` for `scheme` (ignoring the http
@@ -223,7 +223,7 @@ impl HostPattern {
     }
 }
 
-impl EntryRules {
+impl EntryOverrides {
     /// Hard cap on `max_response`, whatever the configuration: 10 MiB.
     pub const HARD_MAX_RESPONSE: u64 = 10 * 1024 * 1024;
 
@@ -239,7 +239,7 @@ impl EntryRules {
         };
         let check = |field, value: u64, (min, max): (u64, u64)| {
             if value != 0 && !(min..=max).contains(&value) {
-                Err(EntryError::Rule {
+                Err(EntryError::Override {
                     field,
                     value,
                     min,
@@ -546,7 +546,7 @@ impl fmt::Display for EntryError {
                 f,
                 "invalid app id \"{a}\": expected 1..64 characters of letters, digits, '_', '.', '-'"
             ),
-            EntryError::Rule {
+            EntryError::Override {
                 field,
                 value,
                 min,

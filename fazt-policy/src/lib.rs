@@ -74,7 +74,7 @@ mod seams;
 mod target;
 
 pub use allowlist::{
-    AllowEntry, Allowlist, AppId, EntryError, EntryRules, HostPattern, Lookup, Scope,
+    AllowEntry, Allowlist, AppId, EntryError, EntryOverrides, HostPattern, Lookup, Scope,
 };
 pub use budget::{millis, RequestBudget};
 pub use error::{ErrorCode, NetError, UnknownErrorCode};

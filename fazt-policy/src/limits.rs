@@ -76,7 +76,7 @@ limits! {
     /// Largest request body.
     max_request_body: MIB, KIB, 10 * MIB, "bytes", "Request body limit", "Largest request body a script may send.";
     /// Largest response body.
-    max_response: MIB, KIB, crate::EntryRules::HARD_MAX_RESPONSE, "bytes", "Response body limit", "Largest response body read; larger responses fail with NET_SIZE.";
+    max_response: MIB, KIB, crate::EntryOverrides::HARD_MAX_RESPONSE, "bytes", "Response body limit", "Largest response body read; larger responses fail with NET_SIZE.";
     /// Largest response header block.
     max_response_headers: 64 * KIB, KIB, MIB, "bytes", "Response header limit", "Largest response header block read.";
     /// Redirect hops followed per call.

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::explain::{NoTrace, Step, Trace};
 use crate::hop::is_redirect_status;
 use crate::{
-    AllowEntry, Allowlist, CanonicalHost, Classifier, EntryRules, Explanation, Hop, Limits,
+    AllowEntry, Allowlist, CanonicalHost, Classifier, EntryOverrides, Explanation, Hop, Limits,
     LimitsError, Lookup, NetError, RedirectMode, Scheme, Target, Verdict,
 };
 
@@ -30,7 +30,7 @@ pub struct Approved {
     /// (`*.example.com:8443`).
     pub entry: Arc<AllowEntry>,
     /// The entry's overrides.
-    pub rules: EntryRules,
+    pub overrides: EntryOverrides,
     /// Response cap for this target: the entry's override or the global
     /// limit, never above the hard cap.
     pub max_response: u64,
@@ -238,7 +238,7 @@ impl Policy {
             format!("port {port} allowed by entry {entry}")
         });
         if scheme == Scheme::Http {
-            if !entry.rules().allow_http {
+            if !entry.overrides().allow_http {
                 let e = NetError::HttpNotAllowed {
                     host: host.to_string(),
                 };
@@ -251,7 +251,7 @@ impl Policy {
     }
 
     fn approve(&self, target: Target, entry: &Arc<AllowEntry>) -> Approved {
-        let r = *entry.rules();
+        let r = *entry.overrides();
         let or = |v: u64, d: u64| if v == 0 { d } else { v };
         let rate =
             u32::try_from(or(r.rate_limit.into(), self.limits.rate_limit)).unwrap_or(u32::MAX);
@@ -259,9 +259,9 @@ impl Policy {
             u32::try_from(or(r.rate_burst.into(), self.limits.rate_burst)).unwrap_or(u32::MAX);
         Approved {
             entry: Arc::clone(entry),
-            rules: r,
+            overrides: r,
             max_response: or(r.max_response, self.limits.max_response)
-                .min(EntryRules::HARD_MAX_RESPONSE),
+                .min(EntryOverrides::HARD_MAX_RESPONSE),
             timeout: (r.timeout_ms > 0).then(|| Duration::from_millis(r.timeout_ms)),
             rate: (rate > 0).then_some((rate, burst)),
             cache_ttl: (r.cache_ttl_s > 0).then(|| Duration::from_secs(r.cache_ttl_s)),

@@ -3,7 +3,7 @@
 
 use fazt_policy::cache::{cache_key, cacheable_request, storable, CacheRequest};
 use fazt_policy::headers::ResponseHeaders;
-use fazt_policy::{AllowEntry, Classifier, EntryRules, Limits, Policy, RedirectMode};
+use fazt_policy::{AllowEntry, Classifier, EntryOverrides, Limits, Policy, RedirectMode};
 
 fn h(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs
@@ -197,11 +197,14 @@ fn which_requests_get_a_cache_key() {
 
 /// An approved target on an entry with `cache_ttl_s`.
 fn approved(host: &str, cache_ttl_s: u64) -> fazt_policy::Approved {
-    let rules = EntryRules {
+    let rules = EntryOverrides {
         cache_ttl_s,
-        ..EntryRules::default()
+        ..EntryOverrides::default()
     };
-    let entry = AllowEntry::parse(host).unwrap().with_rules(rules).unwrap();
+    let entry = AllowEntry::parse(host)
+        .unwrap()
+        .with_overrides(rules)
+        .unwrap();
     let policy = Policy::new(
         [entry].into_iter().collect(),
         Classifier::new(),

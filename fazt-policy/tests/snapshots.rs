@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use fazt_policy::{
-    AllowEntry, Allowlist, AppId, Classifier, EntryRules, IpNet, Limits, NetError, Policy,
+    AllowEntry, Allowlist, AppId, Classifier, EntryOverrides, IpNet, Limits, NetError, Policy,
 };
 
 fn every_error() -> Vec<NetError> {
@@ -154,9 +154,9 @@ fn entry_and_limit_messages() {
     .iter()
     .map(|e| format!("{e:?}: {}", AllowEntry::parse(e).unwrap_err()))
     .collect();
-    let rules = EntryRules {
+    let rules = EntryOverrides {
         max_response: 20 * 1024 * 1024,
-        ..EntryRules::default()
+        ..EntryOverrides::default()
     };
     lines.push(rules.validate().unwrap_err().to_string());
     lines.push(AppId::parse("bad app").unwrap_err().to_string());

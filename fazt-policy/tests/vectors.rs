@@ -1,8 +1,8 @@
 //! The shared test vectors in `testdata/*.toml`, checked against the policy.
 
 use fazt_policy::{
-    AllowEntry, Allowlist, AppId, Classifier, EntryError, EntryRules, HostError, Limits, Policy,
-    Target, Verdict,
+    AllowEntry, Allowlist, AppId, Classifier, EntryError, EntryOverrides, HostError, Limits,
+    Policy, Target, Verdict,
 };
 
 // The one loader of the vectors, the file the `fazt-tests` crate exports as
@@ -132,9 +132,9 @@ fn matches_policy() -> (Policy, Vec<MatchCase>) {
             if let Some(app) = &s.app {
                 e = e.for_app(AppId::parse(app).unwrap());
             }
-            e.with_rules(EntryRules {
+            e.with_overrides(EntryOverrides {
                 allow_http: s.http,
-                ..EntryRules::default()
+                ..EntryOverrides::default()
             })
             .unwrap()
         })

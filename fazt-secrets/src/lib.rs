@@ -32,18 +32,18 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod entries;
 mod error;
 mod limits;
 mod log;
 mod query;
-mod rules;
 mod secrets;
 mod store;
 
+pub use entries::SkippedEntry;
 pub use error::StoreError;
 pub use limits::SkippedLimit;
 pub use log::{LogConfig, RequestLog, DEFAULT_RETENTION, ROW_OVERHEAD};
 pub use query::{HostStats, LogQuery, LogRow};
-pub use rules::SkippedRule;
 pub use secrets::{mask, SecretInfo};
 pub use store::Store;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use fazt_policy::{
-    AllowEntry, AppId, CanonicalHost, Classifier, EntryRules, ErrorCode, InjectAs, Limits,
+    AllowEntry, AppId, CanonicalHost, Classifier, EntryOverrides, ErrorCode, InjectAs, Limits,
     LogEntry, LogSink, Policy, SecretInjector,
 };
 use fazt_secrets::{LogConfig, LogQuery, RequestLog, Store, StoreError};
@@ -212,7 +212,7 @@ fn database_file_is_private() {
 #[test]
 fn rules_crud_and_allowlist() {
     let s = Store::in_memory().unwrap();
-    let rules = EntryRules {
+    let rules = EntryOverrides {
         allow_http: true,
         rate_limit: 30,
         rate_burst: 5,
@@ -223,7 +223,7 @@ fn rules_crud_and_allowlist() {
     s.allow(
         &AllowEntry::parse("API.Example.com.")
             .unwrap()
-            .with_rules(rules)
+            .with_overrides(rules)
             .unwrap(),
     )
     .unwrap();
@@ -239,23 +239,23 @@ fn rules_crud_and_allowlist() {
     s.allow(
         &AllowEntry::parse("*.googleapis.com")
             .unwrap()
-            .with_rules(EntryRules {
+            .with_overrides(EntryOverrides {
                 cache_ttl_s: 5,
-                ..EntryRules::default()
+                ..EntryOverrides::default()
             })
             .unwrap(),
     )
     .unwrap();
     let listed: Vec<String> = s
-        .rules()
+        .entries()
         .unwrap()
         .iter()
-        .map(|e| format!("{} {} {:?}", e.scope(), e, e.rules()))
+        .map(|e| format!("{} {} {:?}", e.scope(), e, e.overrides()))
         .collect();
     insta::assert_snapshot!(listed.join("\n"), @r#"
-    global *.googleapis.com EntryRules { allow_http: false, rate_limit: 0, rate_burst: 0, max_response: 0, timeout_ms: 0, cache_ttl_s: 5 }
-    global api.example.com EntryRules { allow_http: true, rate_limit: 30, rate_burst: 5, max_response: 4096, timeout_ms: 2000, cache_ttl_s: 60 }
-    app "shop" shop.example:8443 EntryRules { allow_http: false, rate_limit: 0, rate_burst: 0, max_response: 0, timeout_ms: 0, cache_ttl_s: 0 }
+    global *.googleapis.com EntryOverrides { allow_http: false, rate_limit: 0, rate_burst: 0, max_response: 0, timeout_ms: 0, cache_ttl_s: 5 }
+    global api.example.com EntryOverrides { allow_http: true, rate_limit: 30, rate_burst: 5, max_response: 4096, timeout_ms: 2000, cache_ttl_s: 60 }
+    app "shop" shop.example:8443 EntryOverrides { allow_http: false, rate_limit: 0, rate_burst: 0, max_response: 0, timeout_ms: 0, cache_ttl_s: 0 }
     "#);
     let policy = Policy::new(s.allowlist().unwrap(), Classifier::new(), Limits::default()).unwrap();
     assert!(policy.check_url(None, "http://api.example.com/").is_ok());
@@ -266,14 +266,14 @@ fn rules_crud_and_allowlist() {
         .check_url(None, "https://shop.example:8443/")
         .is_err());
     assert!(s
-        .remove_rule(Some(&app("shop")), "shop.example:8443")
+        .remove_entry(Some(&app("shop")), "shop.example:8443")
         .unwrap());
-    assert!(!s.remove_rule(None, "shop.example:8443").unwrap());
+    assert!(!s.remove_entry(None, "shop.example:8443").unwrap());
     assert!(matches!(
-        s.remove_rule(None, "*"),
+        s.remove_entry(None, "*"),
         Err(StoreError::Entry(_))
     ));
-    assert_eq!(s.rules().unwrap().len(), 2);
+    assert_eq!(s.entries().unwrap().len(), 2);
 }
 
 #[test]
@@ -304,7 +304,7 @@ fn another_connection_sees_rule_changes_before_its_next_call() {
         .set_secret(None, "K", "v", &bearer(), None)
         .unwrap();
     assert!(host_side.allowlist_if_changed().unwrap().is_none());
-    cli_side.remove_rule(None, "api.example.com").unwrap();
+    cli_side.remove_entry(None, "api.example.com").unwrap();
     assert!(host_side
         .allowlist_if_changed()
         .unwrap()
@@ -578,7 +578,7 @@ fn a_bad_stored_row_is_skipped_and_reported() {
         )
         .unwrap();
     }
-    let (entries, skipped) = s.rules_and_skipped().unwrap();
+    let (entries, skipped) = s.entries_and_skipped().unwrap();
     let names: Vec<String> = entries.iter().map(ToString::to_string).collect();
     assert_eq!(names, ["api.good.test", "revoked.test"]);
     assert_eq!(skipped.len(), 1);
@@ -589,14 +589,14 @@ fn a_bad_stored_row_is_skipped_and_reported() {
         skipped[0].reason
     );
     // A running host's reload applies a removal despite the bad row.
-    assert!(s.remove_rule(None, "revoked.test").unwrap());
+    assert!(s.remove_entry(None, "revoked.test").unwrap());
     let list = s.allowlist_if_changed().unwrap().expect("a change");
     let policy = Policy::new(list, Classifier::new(), Limits::default()).unwrap();
     assert!(policy.check_url(None, "https://revoked.test/").is_err());
     assert!(policy.check_url(None, "https://api.good.test/").is_ok());
     // The bad row itself can be removed by its text.
-    assert!(s.remove_rule(None, "*.com").unwrap());
-    assert!(s.rules_and_skipped().unwrap().1.is_empty());
+    assert!(s.remove_entry(None, "*.com").unwrap());
+    assert!(s.entries_and_skipped().unwrap().1.is_empty());
 }
 
 #[test]

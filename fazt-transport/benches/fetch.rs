@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use fazt_policy::{EntryRules, Limits, NullSink, RequestBudget};
+use fazt_policy::{EntryOverrides, Limits, NullSink, RequestBudget};
 use fazt_tests::{allowlist, loopback_client, test_policy, Reply, SameWindows, TestCa, Upstream};
 use fazt_transport::Request;
 use ureq::config::Config;
@@ -45,7 +45,7 @@ fn fetch_1k(c: &mut Criterion) {
 
     let entry = format!("api.test:{}", up.port());
     let policy = test_policy(
-        allowlist(&[(&entry, EntryRules::default())]),
+        allowlist(&[(&entry, EntryOverrides::default())]),
         Limits::default(),
     );
     let egress = loopback_client(policy, &ca, &["api.test"])

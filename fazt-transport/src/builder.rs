@@ -12,8 +12,9 @@ use ureq::tls::{Certificate, RootCerts, TlsConfig};
 
 use crate::cache::Cache;
 use crate::client::{EgressClient, Inner};
+use crate::error::TransportError;
 use crate::ratelimit::RateLimits;
-use crate::resolve::{CheckingResolver, Resolve, SystemResolver};
+use crate::resolve::{CheckingResolver, NameLookup, SystemLookup};
 use crate::slots::Slots;
 use crate::TracingSink;
 
@@ -31,7 +32,7 @@ pub struct EgressBuilder {
 
 /// What [`DangerousOptions`] changed; nothing by default.
 struct Weakened {
-    resolver: Option<Arc<dyn Resolve>>,
+    lookup: Option<Arc<dyn NameLookup>>,
     extra_roots: Vec<Certificate<'static>>,
     own_addresses: Option<Vec<IpAddr>>,
     allow_ranges: Vec<IpNet>,
@@ -43,18 +44,6 @@ pub struct DangerousOptions {
     builder: EgressBuilder,
 }
 
-/// Why a client could not be built.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum TransportError {
-    /// A root certificate could not be parsed.
-    Certificate(String),
-    /// The policy's classifier admits ranges of its own: operator
-    /// `allow_ranges` reach the transport only through
-    /// [`DangerousOptions::allow_ranges`].
-    AllowRangesOutsideDangerous(Vec<IpNet>),
-}
-
 impl EgressBuilder {
     pub(crate) fn new(policy: Policy) -> Self {
         EgressBuilder {
@@ -63,7 +52,7 @@ impl EgressBuilder {
             log: Arc::new(TracingSink),
             source: None,
             dangerous: Weakened {
-                resolver: None,
+                lookup: None,
                 extra_roots: Vec::new(),
                 own_addresses: None,
                 allow_ranges: Vec::new(),
@@ -105,7 +94,7 @@ impl EgressBuilder {
     /// classifier already admits ranges.
     pub fn build(self) -> Result<EgressClient, TransportError> {
         let Weakened {
-            resolver,
+            lookup,
             extra_roots,
             own_addresses,
             allow_ranges,
@@ -151,7 +140,7 @@ impl EgressBuilder {
             .tls_config(TlsConfig::builder().root_certs(roots).build())
             .build();
         let resolver = CheckingResolver {
-            inner: resolver.unwrap_or_else(|| Arc::new(SystemResolver)),
+            inner: lookup.unwrap_or_else(|| Arc::new(SystemLookup)),
             classifier,
         };
         let agent = ureq::Agent::with_parts(
@@ -196,11 +185,11 @@ impl DangerousOptions {
         self
     }
 
-    /// Uses `resolver` instead of the system's: fixed answers (tests,
+    /// Uses `lookup` instead of the system's: fixed answers (tests,
     /// `--resolve`) or another lookup. Its answers are still checked, but it
     /// decides which public address a name reaches.
-    pub fn resolver(mut self, resolver: Arc<dyn Resolve>) -> Self {
-        self.builder.dangerous.resolver = Some(resolver);
+    pub fn lookup(mut self, lookup: Arc<dyn NameLookup>) -> Self {
+        self.builder.dangerous.lookup = Some(lookup);
         self
     }
 
@@ -253,7 +242,7 @@ fn interface_addresses() -> Vec<IpAddr> {
 impl std::fmt::Debug for EgressBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EgressBuilder")
-            .field("resolver", &self.dangerous.resolver)
+            .field("lookup", &self.dangerous.lookup)
             .field("extra_roots", &self.dangerous.extra_roots.len())
             .field("allow_ranges", &self.dangerous.allow_ranges)
             .finish_non_exhaustive()
@@ -265,17 +254,3 @@ impl std::fmt::Debug for DangerousOptions {
         self.builder.fmt(f)
     }
 }
-
-impl std::fmt::Display for TransportError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            TransportError::Certificate(e) => write!(f, "invalid root certificate: {e}"),
-            TransportError::AllowRangesOutsideDangerous(ranges) => write!(
-                f,
-                "the policy's classifier admits {ranges:?}: allow_ranges reach the transport only through EgressBuilder::dangerous().allow_ranges()"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for TransportError {}

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use fazt_policy::headers::ResponseHeaders;
 use fazt_policy::{Approved, Injection, NetError, Policy, RedirectMode, SecretRoute};
 
-use crate::errors::{from_http, from_io, from_ureq, response_too_large, timeout, Ctx};
+use crate::error::{from_http, from_io, from_ureq, response_too_large, timeout, Ctx};
 use crate::ratelimit::RateLimits;
 use crate::Response;
 

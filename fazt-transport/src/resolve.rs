@@ -1,7 +1,7 @@
 //! Name resolution, checked: every answer goes through the client's
 //! classifier before ureq may dial it.
 //!
-//! [`Resolve`] is the pluggable lookup (the system resolver, or fixed answers
+//! [`NameLookup`] is the pluggable lookup (the system resolver, or fixed answers
 //! for tests and `--resolve`); [`CheckingResolver`] is the ureq
 //! [`Resolver`](ureq::unversioned::resolver::Resolver) that calls it once per
 //! connection attempt, refuses the whole answer if any address is blocked,
@@ -23,7 +23,7 @@ use ureq::unversioned::transport::NextTimeout;
 /// Why a lookup failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum ResolveError {
+pub enum LookupError {
     /// The name has no addresses.
     NotFound,
     /// The lookup did not finish in time.
@@ -34,34 +34,34 @@ pub enum ResolveError {
 
 /// Looks a host name up. Implementations must not consult anything the
 /// caller controls beyond the name.
-pub trait Resolve: Send + Sync + fmt::Debug + 'static {
+pub trait NameLookup: Send + Sync + fmt::Debug + 'static {
     /// The addresses of `host`; `timeout` is the time left for the call.
-    fn resolve(&self, host: &str, timeout: Option<Duration>) -> Result<Vec<IpAddr>, ResolveError>;
+    fn resolve(&self, host: &str, timeout: Option<Duration>) -> Result<Vec<IpAddr>, LookupError>;
 }
 
 /// The operating system's resolver (`getaddrinfo`), run on a helper thread
 /// when a timeout applies so that a slow lookup cannot outlive the call.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct SystemResolver;
+pub struct SystemLookup;
 
-impl Resolve for SystemResolver {
-    fn resolve(&self, host: &str, timeout: Option<Duration>) -> Result<Vec<IpAddr>, ResolveError> {
+impl NameLookup for SystemLookup {
+    fn resolve(&self, host: &str, timeout: Option<Duration>) -> Result<Vec<IpAddr>, LookupError> {
         let name = format!("{host}:0");
         let lookup = move || {
             name.to_socket_addrs()
                 .map(|it| it.map(|a| a.ip()).collect::<Vec<_>>())
-                .map_err(|e| ResolveError::Failed(e.to_string()))
+                .map_err(|e| LookupError::Failed(e.to_string()))
         };
         let addrs = match timeout {
             None => lookup()?,
             Some(t) => {
                 let (tx, rx) = mpsc::sync_channel(1);
                 std::thread::spawn(move || tx.send(lookup()));
-                rx.recv_timeout(t).map_err(|_| ResolveError::Timeout)??
+                rx.recv_timeout(t).map_err(|_| LookupError::Timeout)??
             }
         };
         if addrs.is_empty() {
-            Err(ResolveError::NotFound)
+            Err(LookupError::NotFound)
         } else {
             Ok(addrs)
         }
@@ -71,12 +71,12 @@ impl Resolve for SystemResolver {
 /// Fixed answers, for tests and the CLI's `--resolve HOST=IP`. Names not in
 /// the table are passed to a fallback resolver, or not found.
 #[derive(Debug, Default)]
-pub struct StaticResolver {
+pub struct StaticLookup {
     table: HashMap<String, Vec<IpAddr>>,
-    fallback: Option<Arc<dyn Resolve>>,
+    fallback: Option<Arc<dyn NameLookup>>,
 }
 
-impl StaticResolver {
+impl StaticLookup {
     /// An empty table with no fallback.
     pub fn new() -> Self {
         Self::default()
@@ -91,18 +91,18 @@ impl StaticResolver {
     }
 
     /// Asks `fallback` for names not in the table.
-    pub fn with_fallback(mut self, fallback: Arc<dyn Resolve>) -> Self {
+    pub fn with_fallback(mut self, fallback: Arc<dyn NameLookup>) -> Self {
         self.fallback = Some(fallback);
         self
     }
 }
 
-impl Resolve for StaticResolver {
-    fn resolve(&self, host: &str, timeout: Option<Duration>) -> Result<Vec<IpAddr>, ResolveError> {
+impl NameLookup for StaticLookup {
+    fn resolve(&self, host: &str, timeout: Option<Duration>) -> Result<Vec<IpAddr>, LookupError> {
         match (self.table.get(host), &self.fallback) {
             (Some(addrs), _) => Ok(addrs.clone()),
             (None, Some(f)) => f.resolve(host, timeout),
-            (None, None) => Err(ResolveError::NotFound),
+            (None, None) => Err(LookupError::NotFound),
         }
     }
 }
@@ -110,7 +110,7 @@ impl Resolve for StaticResolver {
 /// The ureq resolver that resolves once and checks every address.
 #[derive(Debug)]
 pub(crate) struct CheckingResolver {
-    pub(crate) inner: Arc<dyn Resolve>,
+    pub(crate) inner: Arc<dyn NameLookup>,
     /// The client's one classifier, built with it and never swapped.
     pub(crate) classifier: Arc<Classifier>,
 }
@@ -147,7 +147,7 @@ impl Resolver for CheckingResolver {
 }
 
 /// Carries a policy refusal through ureq, to be unwrapped by
-/// [`crate::errors::from_ureq`].
+/// [`crate::error::from_ureq`].
 pub(crate) fn wrap(e: NetError) -> ureq::Error {
     ureq::Error::Other(Box::new(e))
 }

@@ -1,7 +1,7 @@
 //! Proxy variables in the environment are ignored. A separate test binary,
 //! because it changes the process environment.
 
-use fazt_policy::{EntryRules, Limits, RequestBudget};
+use fazt_policy::{EntryOverrides, Limits, RequestBudget};
 use fazt_tests::{allowlist, loopback_client, test_policy, Reply, TestCa, Upstream};
 use fazt_transport::Request;
 
@@ -25,14 +25,17 @@ fn proxy_variables_are_ignored() {
     let ca = TestCa::new();
     let tls = Upstream::tls(&ca, |_| Reply::ok("direct"));
     let plain = Upstream::plain(|_| Reply::ok("direct"));
-    let http = EntryRules {
+    let http = EntryOverrides {
         allow_http: true,
-        ..EntryRules::default()
+        ..EntryOverrides::default()
     };
     let tls_entry = format!("api.test:{}", tls.port());
     let plain_entry = format!("other.test:{}", plain.port());
     let policy = test_policy(
-        allowlist(&[(&tls_entry, EntryRules::default()), (&plain_entry, http)]),
+        allowlist(&[
+            (&tls_entry, EntryOverrides::default()),
+            (&plain_entry, http),
+        ]),
         Limits::default(),
     );
     let client = loopback_client(policy, &ca, &["api.test", "other.test"])

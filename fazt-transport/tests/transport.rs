@@ -9,14 +9,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fazt_policy::{
-    BlockReason, CanonicalHost, EntryRules, ErrorCode, InjectAs, Limits, NetError, Policy,
+    BlockReason, CanonicalHost, EntryOverrides, ErrorCode, InjectAs, Limits, NetError, Policy,
     RequestBudget,
 };
 use fazt_tests::{
     allowlist, localhost, loopback_range, test_policy, vectors, MemorySecrets, RecordingSink,
     Reply, Seen, TestCa, Upstream,
 };
-use fazt_transport::{EgressClient, RedirectMode, Request, Resolve, ResolveError, StaticResolver};
+use fazt_transport::{EgressClient, LookupError, NameLookup, RedirectMode, Request, StaticLookup};
 
 /// One upstream plus a client that trusts its CA and resolves the test
 /// names to it.
@@ -28,9 +28,9 @@ struct Env {
 }
 
 struct Setup {
-    entries: Vec<(String, EntryRules)>,
+    entries: Vec<(String, EntryOverrides)>,
     limits: Limits,
-    resolver: Option<Arc<dyn Resolve>>,
+    lookup: Option<Arc<dyn NameLookup>>,
     secrets: Option<MemorySecrets>,
     trust_ca: bool,
 }
@@ -40,14 +40,14 @@ impl Setup {
         Setup {
             entries: Vec::new(),
             limits: Limits::default(),
-            resolver: None,
+            lookup: None,
             secrets: None,
             trust_ca: true,
         }
     }
 
     /// Allows `host` on the upstream's port (`{port}` is replaced).
-    fn allow(mut self, host: &str, rules: EntryRules) -> Setup {
+    fn allow(mut self, host: &str, rules: EntryOverrides) -> Setup {
         self.entries.push((host.to_string(), rules));
         self
     }
@@ -57,8 +57,8 @@ impl Setup {
         self
     }
 
-    fn resolver(mut self, r: impl Resolve) -> Setup {
-        self.resolver = Some(Arc::new(r));
+    fn lookup(mut self, r: impl NameLookup) -> Setup {
+        self.lookup = Some(Arc::new(r));
         self
     }
 
@@ -75,20 +75,21 @@ impl Setup {
 
     fn client_for(self, up: Upstream, ca: &TestCa) -> Env {
         let port = up.port().to_string();
-        let entries: Vec<(String, EntryRules)> = if self.entries.is_empty() {
-            vec![("api.test:{port}".into(), EntryRules::default())]
+        let entries: Vec<(String, EntryOverrides)> = if self.entries.is_empty() {
+            vec![("api.test:{port}".into(), EntryOverrides::default())]
         } else {
             self.entries
         };
-        let entries: Vec<(String, EntryRules)> = entries
+        let entries: Vec<(String, EntryOverrides)> = entries
             .into_iter()
             .map(|(e, r)| (e.replace("{port}", &port), r))
             .collect();
-        let refs: Vec<(&str, EntryRules)> = entries.iter().map(|(e, r)| (e.as_str(), *r)).collect();
+        let refs: Vec<(&str, EntryOverrides)> =
+            entries.iter().map(|(e, r)| (e.as_str(), *r)).collect();
         let policy: Policy = test_policy(allowlist(&refs), self.limits);
-        let resolver = self.resolver.unwrap_or_else(|| {
+        let resolver = self.lookup.unwrap_or_else(|| {
             Arc::new(
-                StaticResolver::new()
+                StaticLookup::new()
                     .with("api.test", [localhost()])
                     .with("other.test", [localhost()])
                     .with("a.api.test", [localhost()])
@@ -100,7 +101,7 @@ impl Setup {
         let mut weakened = EgressClient::builder(policy)
             .log_sink(log.clone())
             .dangerous()
-            .resolver(resolver)
+            .lookup(resolver)
             .own_addresses(Vec::new())
             .allow_ranges([loopback_range()]);
         if self.trust_ca {
@@ -230,12 +231,12 @@ fn every_ip_vector_is_judged_by_the_connect_time_check() {
     let (mut blocked, mut global) = (0, 0);
     for c in vectors::ips() {
         let policy = test_policy(
-            allowlist(&[("v.test", EntryRules::default())]),
+            allowlist(&[("v.test", EntryOverrides::default())]),
             Limits::default(),
         );
         let client = EgressClient::builder(policy)
             .dangerous()
-            .resolver(Arc::new(StaticResolver::new().with("v.test", [c.ip])))
+            .lookup(Arc::new(StaticLookup::new().with("v.test", [c.ip])))
             .own_addresses(Vec::new())
             .finish()
             .build()
@@ -286,16 +287,16 @@ fn every_ip_vector_is_judged_by_the_connect_time_check() {
 
 #[test]
 fn refusal_classes_through_the_transport() {
-    let resolver = StaticResolver::new()
+    let resolver = StaticLookup::new()
         .with("api.test", [localhost()])
         .with("private.test", ["10.0.0.7".parse().unwrap()])
         .with("meta.test", ["169.254.169.254".parse().unwrap()]);
     let env = Setup::new()
-        .allow("api.test:{port}", EntryRules::default())
-        .allow("private.test:{port}", EntryRules::default())
-        .allow("meta.test", EntryRules::default())
-        .allow("nodns.test", EntryRules::default())
-        .resolver(resolver)
+        .allow("api.test:{port}", EntryOverrides::default())
+        .allow("private.test:{port}", EntryOverrides::default())
+        .allow("meta.test", EntryOverrides::default())
+        .allow("nodns.test", EntryOverrides::default())
+        .lookup(resolver)
         .limit("max_request_body", 1024)
         .start(|_| Reply::ok("hi"));
     let rule = |r: Result<fazt_transport::Response, NetError>| {
@@ -348,8 +349,8 @@ struct Rebinding {
     then: IpAddr,
 }
 
-impl Resolve for Rebinding {
-    fn resolve(&self, _host: &str, _t: Option<Duration>) -> Result<Vec<IpAddr>, ResolveError> {
+impl NameLookup for Rebinding {
+    fn resolve(&self, _host: &str, _t: Option<Duration>) -> Result<Vec<IpAddr>, LookupError> {
         let n = self.calls.fetch_add(1, Ordering::SeqCst);
         Ok(vec![if n == 0 { localhost() } else { self.then }])
     }
@@ -366,7 +367,7 @@ fn dns_rebinding_never_reaches_the_second_answer() {
         calls: AtomicUsize::new(0),
         then: "127.0.0.2".parse().unwrap(),
     };
-    let env = Setup::new().resolver(rebinding).client_for(up, &ca);
+    let env = Setup::new().lookup(rebinding).client_for(up, &ca);
     // First call: checked 127.0.0.1, connected there.
     assert_eq!(env.get("/").unwrap().body, b"real upstream");
     // The name now resolves to a blocked address: the call is refused, and
@@ -382,9 +383,8 @@ fn dns_rebinding_never_reaches_the_second_answer() {
 
 #[test]
 fn mixed_answers_are_refused_whole() {
-    let resolver =
-        StaticResolver::new().with("api.test", [localhost(), "10.1.2.3".parse().unwrap()]);
-    let env = Setup::new().resolver(resolver).start(|_| Reply::ok("x"));
+    let resolver = StaticLookup::new().with("api.test", [localhost(), "10.1.2.3".parse().unwrap()]);
+    let env = Setup::new().lookup(resolver).start(|_| Reply::ok("x"));
     let e = env.get("/").unwrap_err();
     assert_eq!((e.code(), e.rule()), (ErrorCode::Blocked, "address"));
     assert!(e.to_string().contains("10.1.2.3"), "{e}");
@@ -397,12 +397,12 @@ fn own_interface_address_is_refused() {
     let ca = TestCa::new();
     let up = Upstream::tls(&ca, |_| Reply::ok("x"));
     let policy = test_policy(
-        allowlist(&[("self.test", EntryRules::default())]),
+        allowlist(&[("self.test", EntryOverrides::default())]),
         Limits::default(),
     );
     let client = EgressClient::builder(policy)
         .dangerous()
-        .resolver(Arc::new(StaticResolver::new().with("self.test", [own])))
+        .lookup(Arc::new(StaticLookup::new().with("self.test", [own])))
         .own_addresses(vec![own])
         .allow_ranges([loopback_range()])
         .finish()
@@ -439,10 +439,10 @@ fn tls_is_verified_against_the_host_name() {
     // With it, a name the certificate does not cover still fails.
     let ca2 = TestCa::new();
     let up2 = Upstream::tls(&ca2, |_| Reply::ok("x"));
-    let resolver = StaticResolver::new().with("nocert.test", [localhost()]);
+    let resolver = StaticLookup::new().with("nocert.test", [localhost()]);
     let env = Setup::new()
-        .allow("nocert.test:{port}", EntryRules::default())
-        .resolver(resolver)
+        .allow("nocert.test:{port}", EntryOverrides::default())
+        .lookup(resolver)
         .client_for(up2, &ca2);
     let e = env
         .fetch(Request::get(env.url("nocert.test", "/")))
@@ -453,21 +453,21 @@ fn tls_is_verified_against_the_host_name() {
 #[derive(Debug)]
 struct SlowDns;
 
-impl Resolve for SlowDns {
-    fn resolve(&self, _h: &str, timeout: Option<Duration>) -> Result<Vec<IpAddr>, ResolveError> {
+impl NameLookup for SlowDns {
+    fn resolve(&self, _h: &str, timeout: Option<Duration>) -> Result<Vec<IpAddr>, LookupError> {
         // Honors the timeout the way the system resolver does.
         std::thread::sleep(
             timeout
                 .unwrap_or(Duration::from_secs(10))
                 .min(Duration::from_secs(10)),
         );
-        Err(ResolveError::Timeout)
+        Err(LookupError::Timeout)
     }
 }
 
 #[test]
 fn dns_timeout_is_net_timeout() {
-    let env = Setup::new().resolver(SlowDns).start(|_| Reply::ok("x"));
+    let env = Setup::new().lookup(SlowDns).start(|_| Reply::ok("x"));
     let started = Instant::now();
     let e = env
         .fetch(Request::get(env.url("api.test", "/")).timeout(Duration::from_millis(1200)))
@@ -567,12 +567,12 @@ fn gzip_body_is_returned_raw_and_counted_raw() {
     let env = Setup::new()
         .allow(
             "api.test:{port}",
-            EntryRules {
+            EntryOverrides {
                 max_response: 1024,
-                ..EntryRules::default()
+                ..EntryOverrides::default()
             },
         )
-        .allow("big.test:{port}", EntryRules::default())
+        .allow("big.test:{port}", EntryOverrides::default())
         .start(move |seen| {
             let body = if seen.target == "/small" {
                 p2[..1000].to_vec()
@@ -1138,15 +1138,15 @@ fn redirect_cases() -> Vec<RedirectCase> {
 /// serving api.test and other.test; the failing cases are named together.
 #[test]
 fn redirect_cases_table() {
-    let resolver = StaticResolver::new()
+    let resolver = StaticLookup::new()
         .with("api.test", [localhost()])
         .with("other.test", [localhost()])
         .with("private.test", ["10.0.0.7".parse().unwrap()]);
     let env = Setup::new()
-        .allow("api.test:{port}", EntryRules::default())
-        .allow("other.test:{port}", EntryRules::default())
-        .allow("private.test:{port}", EntryRules::default())
-        .resolver(resolver)
+        .allow("api.test:{port}", EntryOverrides::default())
+        .allow("other.test:{port}", EntryOverrides::default())
+        .allow("private.test:{port}", EntryOverrides::default())
+        .lookup(resolver)
         .secrets(bearer_secrets())
         .start(redirector);
     let mut failed = Vec::new();
@@ -1243,10 +1243,10 @@ fn rate_limit_with_retry_after() {
     let env = Setup::new()
         .allow(
             "api.test:{port}",
-            EntryRules {
+            EntryOverrides {
                 rate_limit: 60,
                 rate_burst: 2,
-                ..EntryRules::default()
+                ..EntryOverrides::default()
             },
         )
         .start(|_| Reply::ok("x"));
@@ -1264,19 +1264,19 @@ fn rate_limit_with_retry_after() {
 
 #[test]
 fn wildcard_rate_limit_is_shared_by_its_subdomains() {
-    let resolver = StaticResolver::new()
+    let resolver = StaticLookup::new()
         .with("a.api.test", [localhost()])
         .with("b.api.test", [localhost()]);
     let env = Setup::new()
         .allow(
             "*.api.test:{port}",
-            EntryRules {
+            EntryOverrides {
                 rate_limit: 60,
                 rate_burst: 1,
-                ..EntryRules::default()
+                ..EntryOverrides::default()
             },
         )
-        .resolver(resolver)
+        .lookup(resolver)
         .start(|_| Reply::ok("x"));
     env.fetch(Request::get(env.url("a.api.test", "/"))).unwrap();
     // Another subdomain draws from the same bucket.
@@ -1294,9 +1294,9 @@ fn cache_hit_miss_expiry_and_bypass() {
         .limit("cache_max_bytes", 1024 * 1024)
         .allow(
             "api.test:{port}",
-            EntryRules {
+            EntryOverrides {
                 cache_ttl_s: 1,
-                ..EntryRules::default()
+                ..EntryOverrides::default()
             },
         )
         .secrets(bearer_secrets())
@@ -1394,9 +1394,9 @@ fn the_cache_never_crosses_apps_or_headers() {
     let env = Setup::new()
         .allow(
             "api.test:{port}",
-            EntryRules {
+            EntryOverrides {
                 cache_ttl_s: 60,
-                ..EntryRules::default()
+                ..EntryOverrides::default()
             },
         )
         .start(|seen| {

@@ -17,8 +17,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fazt_policy::{
-    AllowEntry, Allowlist, CanonicalHost, Classifier, EntryRules, HostPattern, InjectAs, Injection,
-    IpNet, Limits, LogEntry, LogSink, NetError, Policy, SecretInjector, SecretValue,
+    AllowEntry, Allowlist, CanonicalHost, Classifier, EntryOverrides, HostPattern, InjectAs,
+    Injection, IpNet, Limits, LogEntry, LogSink, NetError, Policy, SecretInjector, SecretValue,
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
@@ -359,10 +359,10 @@ fn read_request<R: Read>(reader: &mut BufReader<R>) -> Option<Seen> {
 }
 
 /// Allowlist entries for tests, as `(entry, rules)`.
-pub fn allowlist(entries: &[(&str, EntryRules)]) -> Allowlist {
+pub fn allowlist(entries: &[(&str, EntryOverrides)]) -> Allowlist {
     entries
         .iter()
-        .map(|(e, r)| AllowEntry::parse(e).unwrap().with_rules(*r).unwrap())
+        .map(|(e, r)| AllowEntry::parse(e).unwrap().with_overrides(*r).unwrap())
         .collect()
 }
 
@@ -453,12 +453,12 @@ pub fn loopback_client(
 ) -> fazt_transport::EgressBuilder {
     let resolver = names
         .iter()
-        .fold(fazt_transport::StaticResolver::new(), |r, n| {
+        .fold(fazt_transport::StaticLookup::new(), |r, n| {
             r.with(n, [localhost()])
         });
     fazt_transport::EgressClient::builder(policy)
         .dangerous()
-        .resolver(Arc::new(resolver))
+        .lookup(Arc::new(resolver))
         .own_addresses(Vec::new())
         .allow_ranges([loopback_range()])
         .add_root_certificates_pem(ca.ca_pem.as_bytes())

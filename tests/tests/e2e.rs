@@ -59,7 +59,7 @@ fn store_backed_client_sees_cli_edits_injects_and_logs() {
         format!("Bearer {SENTINEL}")
     );
 
-    cli.remove_rule(None, &format!("api.test:{}", up.port()))
+    cli.remove_entry(None, &format!("api.test:{}", up.port()))
         .unwrap();
     assert_eq!(fetch(Request::get(&url)).unwrap_err().rule(), "allowlist");
 

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use fazt_js::ScriptRunner;
-use fazt_policy::{EntryRules, InjectAs, Limits};
+use fazt_policy::{EntryOverrides, InjectAs, Limits};
 use fazt_tests::{
     allowlist, loopback_client, loopback_range, test_policy, MemorySecrets, Reply, Seen, TestCa,
     Upstream,
@@ -23,7 +23,7 @@ pub const SECRET: &str = "sk_js_SENTINEL_abcdef0123456789";
 
 pub fn env(
     limits: Limits,
-    rules: EntryRules,
+    rules: EntryOverrides,
     handler: impl Fn(&Seen) -> Reply + Send + Sync + 'static,
 ) -> Env {
     let ca = TestCa::new();
@@ -77,31 +77,34 @@ impl Env {
 /// call has left: a `fazt.net.fetch` through it blocks its thread where no
 /// termination reaches.
 #[derive(Debug)]
-pub struct HangingResolver;
+pub struct HangingLookup;
 
-impl fazt_transport::Resolve for HangingResolver {
+impl fazt_transport::NameLookup for HangingLookup {
     fn resolve(
         &self,
         _host: &str,
         _timeout: Option<std::time::Duration>,
-    ) -> Result<Vec<std::net::IpAddr>, fazt_transport::ResolveError> {
+    ) -> Result<Vec<std::net::IpAddr>, fazt_transport::LookupError> {
         std::thread::sleep(std::time::Duration::from_secs(6));
-        Err(fazt_transport::ResolveError::NotFound)
+        Err(fazt_transport::LookupError::NotFound)
     }
 }
 
-/// A script that blocks in [`HangingResolver`] (see [`hanging_runner`]).
+/// A script that blocks in [`HangingLookup`] (see [`hanging_runner`]).
 pub const HANGS: &str = "fazt.net.fetch('https://hang.test/')";
 
 /// A runner with `exec_timeout_ms` of `limit_ms` whose client resolves
-/// `hang.test` through [`HangingResolver`].
+/// `hang.test` through [`HangingLookup`].
 pub fn hanging_runner(limit_ms: u64) -> ScriptRunner {
     let mut limits = Limits::default();
     limits.set("exec_timeout_ms", limit_ms).unwrap();
-    let policy = test_policy(allowlist(&[("hang.test", EntryRules::default())]), limits);
+    let policy = test_policy(
+        allowlist(&[("hang.test", EntryOverrides::default())]),
+        limits,
+    );
     let client = EgressClient::builder(policy)
         .dangerous()
-        .resolver(Arc::new(HangingResolver))
+        .lookup(Arc::new(HangingLookup))
         .own_addresses(Vec::new())
         .allow_ranges([loopback_range()])
         .finish()

@@ -1,7 +1,7 @@
 //! Allowlist rules on disk, and the poller that brings edits made by other
 //! processes to a running host.
 
-use fazt_policy::{AllowEntry, Allowlist, AllowlistSource, AppId, EntryRules, Scope};
+use fazt_policy::{AllowEntry, Allowlist, AllowlistSource, AppId, EntryOverrides, Scope};
 use rusqlite::params;
 
 use crate::store::now_ms;
@@ -10,7 +10,7 @@ use crate::{Store, StoreError};
 /// A stored allowlist row the current parser refuses: not enforced, and
 /// reported so it can be removed (`fazt net remove ENTRY`).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SkippedRule {
+pub struct SkippedEntry {
     /// The app it was scoped to, if any.
     pub app: Option<String>,
     /// The entry as stored (`pattern` or `pattern:port`).
@@ -24,7 +24,7 @@ impl Store {
     /// with the entry's overrides. The entry is already canonical: it was
     /// parsed by `fazt_policy::AllowEntry::parse`.
     pub fn allow(&self, entry: &AllowEntry) -> Result<(), StoreError> {
-        let r = entry.rules();
+        let r = entry.overrides();
         self.conn.lock().execute(
             "INSERT INTO allow_rules (app, pattern, port, allow_http, rate_limit, rate_burst,
                  max_response, timeout_ms, cache_ttl_s, created_ms)
@@ -51,9 +51,9 @@ impl Store {
     /// `*.example.com`) in `app`'s scope (global when `None`); returns
     /// whether there was one.
     ///
-    /// A row the current parser refuses (see [`SkippedRule`]) is removed by
+    /// A row the current parser refuses (see [`SkippedEntry`]) is removed by
     /// its stored text, as `fazt net list` shows it.
-    pub fn remove_rule(&self, app: Option<&AppId>, pattern: &str) -> Result<bool, StoreError> {
+    pub fn remove_entry(&self, app: Option<&AppId>, pattern: &str) -> Result<bool, StoreError> {
         let (text, port) = match AllowEntry::parse(pattern) {
             Ok(entry) => (entry.pattern().to_string(), entry.port().unwrap_or(0)),
             Err(e) => {
@@ -83,15 +83,15 @@ impl Store {
     }
 
     /// Every rule, global first, then by app and pattern.
-    pub fn rules(&self) -> Result<Vec<AllowEntry>, StoreError> {
-        Ok(self.rules_and_skipped()?.0)
+    pub fn entries(&self) -> Result<Vec<AllowEntry>, StoreError> {
+        Ok(self.entries_and_skipped()?.0)
     }
 
     /// Every rule the current parser accepts, and the stored rows it
     /// refuses (left by an older version or a hand edit). A bad row is
     /// never fatal: the rest of the allowlist is loaded and enforced, and
     /// the row is reported for removal.
-    pub fn rules_and_skipped(&self) -> Result<(Vec<AllowEntry>, Vec<SkippedRule>), StoreError> {
+    pub fn entries_and_skipped(&self) -> Result<(Vec<AllowEntry>, Vec<SkippedEntry>), StoreError> {
         let conn = self.conn.lock();
         let mut stmt = conn.prepare(
             "SELECT app, pattern, port, allow_http, rate_limit, rate_burst, max_response, timeout_ms,
@@ -102,7 +102,7 @@ impl Store {
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,
                 r.get::<_, u16>(2)?,
-                EntryRules {
+                EntryOverrides {
                     allow_http: r.get(3)?,
                     rate_limit: r.get(4)?,
                     rate_burst: r.get(5)?,
@@ -125,7 +125,7 @@ impl Store {
             };
             let parsed = AllowEntry::parse(&text)
                 .map_err(|e| e.to_string())
-                .and_then(|e| e.with_rules(rules).map_err(|e| e.to_string()))
+                .and_then(|e| e.with_overrides(rules).map_err(|e| e.to_string()))
                 .and_then(|e| match app.as_str() {
                     "" => Ok(e),
                     a => AppId::parse(a)
@@ -134,7 +134,7 @@ impl Store {
                 });
             match parsed {
                 Ok(entry) => out.push(entry),
-                Err(reason) => skipped.push(SkippedRule {
+                Err(reason) => skipped.push(SkippedEntry {
                     app: (!app.is_empty()).then_some(app),
                     entry: text,
                     reason,
@@ -146,7 +146,7 @@ impl Store {
 
     /// The rules as an allowlist.
     pub fn allowlist(&self) -> Result<Allowlist, StoreError> {
-        Ok(self.rules()?.into_iter().collect())
+        Ok(self.entries()?.into_iter().collect())
     }
 
     /// The allowlist if it changed since the last call (the first call

@@ -1,13 +1,42 @@
-//! ureq, rustls, http and io failures mapped to [`NetError`]: the only place
-//! in the transport that makes a `NetError` from a failure of the I/O below
-//! it (the policy's own refusals are made in fazt-policy and only carried
-//! through here).
+//! The transport's errors: [`TransportError`] (a client that cannot be
+//! built), and ureq, rustls, http, io and DNS failures mapped to
+//! [`NetError`], the only place in the transport that makes a `NetError`
+//! from a failure of the I/O below it (the policy's own refusals are made
+//! in fazt-policy and only carried through here).
 
 use std::time::Duration;
 
-use fazt_policy::NetError;
+use fazt_policy::{IpNet, NetError};
 
-use crate::ResolveError;
+#[cfg(doc)]
+use crate::DangerousOptions;
+use crate::LookupError;
+
+/// Why a client could not be built.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum TransportError {
+    /// A root certificate could not be parsed.
+    Certificate(String),
+    /// The policy's classifier admits ranges of its own: operator
+    /// `allow_ranges` reach the transport only through
+    /// [`DangerousOptions::allow_ranges`].
+    AllowRangesOutsideDangerous(Vec<IpNet>),
+}
+
+impl std::fmt::Display for TransportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TransportError::Certificate(e) => write!(f, "invalid root certificate: {e}"),
+            TransportError::AllowRangesOutsideDangerous(ranges) => write!(
+                f,
+                "the policy's classifier admits {ranges:?}: allow_ranges reach the transport only through EgressBuilder::dangerous().allow_ranges()"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for TransportError {}
 
 /// Context for the mapping: which host, which deadline and limits applied.
 pub(crate) struct Ctx<'a> {
@@ -118,18 +147,18 @@ pub(crate) fn timeout(ctx: &Ctx<'_>) -> NetError {
     }
 }
 
-impl ResolveError {
+impl LookupError {
     /// The egress error for a failed lookup of `host`: a timeout is
     /// `NET_TIMEOUT`, anything else `NET_ERROR`.
     pub fn into_net_error(self, host: &str) -> NetError {
         let host = host.to_string();
         match self {
-            ResolveError::Timeout => NetError::DnsTimeout { host },
-            ResolveError::NotFound => NetError::Dns {
+            LookupError::Timeout => NetError::DnsTimeout { host },
+            LookupError::NotFound => NetError::Dns {
                 host,
                 reason: "no addresses".into(),
             },
-            ResolveError::Failed(reason) => NetError::Dns { host, reason },
+            LookupError::Failed(reason) => NetError::Dns { host, reason },
         }
     }
 }

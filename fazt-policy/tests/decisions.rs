@@ -391,15 +391,15 @@ fn limits_validate_every_field() {
 
 #[test]
 fn entry_overrides_apply_and_are_capped() {
-    use fazt_policy::EntryRules;
+    use fazt_policy::EntryOverrides;
     let e = AllowEntry::parse("big.test")
         .unwrap()
-        .with_rules(EntryRules {
+        .with_overrides(EntryOverrides {
             max_response: 5 * 1024 * 1024,
             timeout_ms: 2500,
             rate_limit: 30,
             cache_ttl_s: 60,
-            ..EntryRules::default()
+            ..EntryOverrides::default()
         });
     let list: Allowlist = [e.unwrap(), AllowEntry::parse("plain.test").unwrap()]
         .into_iter()
@@ -416,9 +416,9 @@ fn entry_overrides_apply_and_are_capped() {
         (plain.timeout, plain.rate, plain.cache_ttl),
         (None, None, None)
     );
-    let too_big = EntryRules {
+    let too_big = EntryOverrides {
         max_response: 11 * 1024 * 1024,
-        ..EntryRules::default()
+        ..EntryOverrides::default()
     };
     assert!(too_big.validate().is_err());
 }
@@ -539,9 +539,9 @@ fn error_codes_parse_from_their_wire_spelling() {
 /// past them is refused naming the field and the range.
 #[test]
 fn override_ranges_are_the_limits_table() {
-    use fazt_policy::{EntryError, EntryRules};
+    use fazt_policy::{EntryError, EntryOverrides};
     let set = |field: &str, v: u64| {
-        let mut r = EntryRules::default();
+        let mut r = EntryOverrides::default();
         match field {
             "rate_limit" => r.rate_limit = u32::try_from(v).unwrap(),
             "rate_burst" => r.rate_burst = u32::try_from(v).unwrap(),
@@ -563,7 +563,7 @@ fn override_ranges_are_the_limits_table() {
         assert_eq!(set(field, min), Ok(()), "{field} at {min}");
         assert_eq!(set(field, max), Ok(()), "{field} at {max}");
         let refused = |value| {
-            Err(EntryError::Rule {
+            Err(EntryError::Override {
                 field,
                 value,
                 min,
@@ -577,6 +577,6 @@ fn override_ranges_are_the_limits_table() {
     }
     assert_eq!(
         Limits::field_schema("max_response").unwrap().max,
-        EntryRules::HARD_MAX_RESPONSE
+        EntryOverrides::HARD_MAX_RESPONSE
     );
 }
