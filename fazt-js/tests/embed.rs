@@ -1,7 +1,7 @@
 //! Embedding the extension in your own deno_core runtime, as the README
 //! shows.
 
-use deno_core::{JsRuntime, PollEventLoopOptions, RuntimeOptions};
+use deno_core::{v8, JsRuntime, PollEventLoopOptions, RuntimeOptions};
 use fazt_js::FetchContext;
 use fazt_policy::{EntryOverrides, Limits};
 use fazt_tests::Reply;
@@ -126,4 +126,62 @@ fn without_a_context_fetch_fails_cleanly() {
         local.to_rust_string_lossy(scope),
         "NET_ERROR NET_ERROR: invalid option `fetch`: fetch is not available in this runtime: its OpState holds no FetchContext"
     );
+}
+
+/// An embedder that keeps one runtime for many requests drives its event
+/// loop with `run_event_loop` and reads the promise it awaited (README,
+/// "Embedding"): nothing of a request stays behind in the engine, so the
+/// runtime serves requests without end. (deno_core's `resolve` makes two
+/// native functions per call, whose engine entries are freed only with
+/// the runtime.)
+#[test]
+fn a_long_lived_runtime_serves_requests_without_end() {
+    let env = common::env(Limits::default(), EntryOverrides::default(), |_| {
+        Reply::ok("x")
+    });
+    let mut runtime = plain_runtime(&env);
+    let driver = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let _inside = driver.enter();
+    let f = runtime
+        .execute_script(
+            "app.js",
+            "async () => { try { await fetch('https://evil.test/') } catch (e) { return e.code.length } }",
+        )
+        .unwrap();
+    // Small blocks taken after each request keep the allocator from handing
+    // the next request the addresses of the last one's, as a busy host's
+    // other work does.
+    let mut hold: Vec<Box<u64>> = Vec::new();
+    for i in 0..40_000 {
+        hold.extend((0..4).map(Box::new));
+        runtime.op_state().borrow_mut().put(FetchContext::new(
+            env.client.clone(),
+            Some("shop".into()),
+            &Limits::default(),
+        ));
+        // --- as in the README ---
+        let promise = {
+            deno_core::scope!(scope, &mut runtime);
+            let f = v8::Local::new(scope, &f);
+            let f = v8::Local::<v8::Function>::try_from(f).unwrap();
+            let undefined = v8::undefined(scope).into();
+            let p = f.call(scope, undefined, &[]).unwrap();
+            v8::Global::new(scope, v8::Local::<v8::Promise>::try_from(p).unwrap())
+        };
+        driver
+            .block_on(runtime.run_event_loop(PollEventLoopOptions::default()))
+            .unwrap_or_else(|e| panic!("request {i}: {e}"));
+        deno_core::scope!(scope, &mut runtime);
+        let promise = v8::Local::new(scope, &promise);
+        assert_eq!(promise.state(), v8::PromiseState::Fulfilled, "request {i}");
+        // ---
+        assert_eq!(
+            promise.result(scope).int32_value(scope),
+            Some(11),
+            "request {i}"
+        );
+    }
 }

@@ -1368,6 +1368,7 @@ pub extern "C" fn v8__Context__New(
       ctx,
       &snapshot,
       &external_references,
+      true,
     );
     st.restored_context_data.insert(
       ctx as usize,
@@ -1421,11 +1422,14 @@ pub(crate) fn context_from_snapshot(
   }
   install_snapshot_restore_prerequisites(isolate, ctx);
   let external_references = st.external_references.clone();
+  // fazt patch: the prerequisites ended with a refresh of the intrinsics
+  // registry and nothing has run since: no third walk.
   super::snapshot::replay_context(
     isolate,
     ctx,
     &snapshot,
     &external_references,
+    false,
   );
   st.restored_context_data.insert(
     ctx as usize,

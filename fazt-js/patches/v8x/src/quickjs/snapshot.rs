@@ -1534,12 +1534,18 @@ pub(crate) fn replay_context(
   ctx: *mut JSContext,
   snapshot: &ContextSnapshot,
   external_refs: &[usize],
+  refresh_intrinsics: bool,
 ) {
   if isolate.is_null() || ctx.is_null() {
     return;
   }
   let _gc_deferral = unsafe { AutomaticGcDeferral::new(ctx) };
-  unsafe { super::core::refresh_snapshot_intrinsics(ctx) };
+  // fazt patch: a caller that has just refreshed the registry (and changed
+  // nothing since) skips this walk of every object reachable from the
+  // global, which would find nothing new (a third walk per restore).
+  if refresh_intrinsics {
+    unsafe { super::core::refresh_snapshot_intrinsics(ctx) };
+  }
   if let Some(bytes) = snapshot.global_object.as_ref() {
     let global = deserialize_value_with_refs(ctx, bytes, external_refs)
       .expect("QuickJS snapshot context-global graph failed to deserialize");
