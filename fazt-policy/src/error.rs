@@ -166,6 +166,13 @@ pub enum NetError {
         /// The limit in force.
         max: u8,
     },
+    /// A redirect to another origin whose `Location` carries the injected
+    /// secret (in its host, path or query, in any spelling): following it
+    /// would hand the secret to that origin.
+    SecretWouldLeave {
+        /// The secret's own host, which sent the redirect.
+        host: String,
+    },
     /// The caller asked for `redirect: "error"` and the upstream redirected.
     RedirectNotAllowed {
         /// The host that sent the redirect.
@@ -341,7 +348,8 @@ impl NetError {
             | HttpNotAllowed { .. }
             | AddressBlocked { .. }
             | TooManyRedirects { .. }
-            | RedirectNotAllowed { .. } => ErrorCode::Blocked,
+            | RedirectNotAllowed { .. }
+            | SecretWouldLeave { .. } => ErrorCode::Blocked,
             Timeout { .. } | DnsTimeout { .. } => ErrorCode::Timeout,
             CallLimit { .. } | AppConcurrency { .. } | GlobalConcurrency { .. } => ErrorCode::Limit,
             BudgetExhausted { .. } => ErrorCode::Budget,
@@ -390,6 +398,7 @@ impl NetError {
             AddressBlocked { .. } => "address",
             TooManyRedirects { .. } => "max_redirects",
             RedirectNotAllowed { .. } => "redirect",
+            SecretWouldLeave { .. } => "secret-origin",
             Timeout { .. } => "timeout",
             DnsTimeout { .. } => "dns-timeout",
             CallLimit { .. } => "max_calls",
@@ -416,42 +425,92 @@ impl NetError {
         }
     }
 
-    /// This error with `f` applied to its free-text parts (the reasons a
-    /// library or a server supplied); names, hosts and numbers are kept.
-    /// The transport passes [`Injection::scrub`](crate::Injection::scrub).
-    pub fn map_reasons(self, f: impl Fn(&str) -> String) -> NetError {
+    /// This error with `f` applied to every text it carries: hosts,
+    /// names, schemes, options, methods, apps and the reasons a library or
+    /// a server supplied (a host or a scheme may come from a server's
+    /// `Location`). Numbers, addresses and codes are kept. The transport
+    /// passes [`Injection::scrub`](crate::Injection::scrub).
+    pub fn map_text(self, f: impl Fn(&str) -> String) -> NetError {
         use NetError::*;
+        let g = |s: String| f(&s);
         match self {
-            InvalidUrl { reason } => InvalidUrl { reason: f(&reason) },
+            SchemeNotAllowed { scheme } => SchemeNotAllowed { scheme: g(scheme) },
+            Userinfo { host } => Userinfo { host: g(host) },
+            NotAllowlisted { host, app } => NotAllowlisted {
+                host: g(host),
+                app: app.map(g),
+            },
+            PortNotAllowed { host, port } => PortNotAllowed {
+                host: g(host),
+                port,
+            },
+            HttpNotAllowed { host } => HttpNotAllowed { host: g(host) },
+            AddressBlocked { host, addr, reason } => AddressBlocked {
+                host: g(host),
+                addr,
+                reason,
+            },
+            TooManyRedirects { host, max } => TooManyRedirects { host: g(host), max },
+            RedirectNotAllowed { host, status } => RedirectNotAllowed {
+                host: g(host),
+                status,
+            },
+            SecretWouldLeave { host } => SecretWouldLeave { host: g(host) },
+            Timeout { host, after_ms } => Timeout {
+                host: g(host),
+                after_ms,
+            },
+            DnsTimeout { host } => DnsTimeout { host: g(host) },
+            AppConcurrency { app, max } => AppConcurrency { app: g(app), max },
+            ResponseTooLarge { host, max } => ResponseTooLarge { host: g(host), max },
+            ResponseHeadersTooLarge { host, max } => ResponseHeadersTooLarge { host: g(host), max },
+            InvalidUrl { reason } => InvalidUrl { reason: g(reason) },
             InvalidHost { host, reason } => InvalidHost {
-                host,
-                reason: f(&reason),
+                host: g(host),
+                reason: g(reason),
             },
             InvalidHeader { name, reason } => InvalidHeader {
-                name,
-                reason: f(&reason),
+                name: g(name),
+                reason: g(reason),
             },
+            InvalidMethod { method } => InvalidMethod { method: g(method) },
             InvalidOption { option, reason } => InvalidOption {
-                option,
-                reason: f(&reason),
+                option: g(option),
+                reason: g(reason),
             },
             InvalidRedirect { host, reason } => InvalidRedirect {
-                host,
-                reason: f(&reason),
+                host: g(host),
+                reason: g(reason),
             },
             Dns { host, reason } => Dns {
-                host,
-                reason: f(&reason),
+                host: g(host),
+                reason: g(reason),
             },
             Tls { host, reason } => Tls {
-                host,
-                reason: f(&reason),
+                host: g(host),
+                reason: g(reason),
             },
             Connection { host, reason } => Connection {
-                host,
-                reason: f(&reason),
+                host: g(host),
+                reason: g(reason),
             },
-            other => other,
+            HostFailure { reason } => HostFailure { reason: g(reason) },
+            SecretMissing { name } => SecretMissing { name: g(name) },
+            SecretUnbound { name } => SecretUnbound { name: g(name) },
+            SecretDomain { name, host } => SecretDomain {
+                name: g(name),
+                host: g(host),
+            },
+            RateLimited { host, retry_after } => RateLimited {
+                host: g(host),
+                retry_after,
+            },
+            other @ (IpLiteral { .. }
+            | CallLimit { .. }
+            | GlobalConcurrency { .. }
+            | BudgetExhausted { .. }
+            | UrlTooLong { .. }
+            | RequestBodyTooLarge { .. }) => other,
         }
     }
 
@@ -527,6 +586,10 @@ impl NetError {
             RedirectNotAllowed { host, status } => write!(
                 f,
                 "host {host} answered with redirect {status}, and redirects are refused for this call"
+            ),
+            SecretWouldLeave { host } => write!(
+                f,
+                "host {host} redirected to another origin with the injected secret in the new URL; the redirect is not followed"
             ),
             Timeout { host, after_ms } => {
                 write!(f, "host {host} did not answer within {after_ms} ms")

@@ -6,7 +6,7 @@
 //! [`Policy::redirect`](crate::Policy::redirect)'s, which checks it like a
 //! new request.
 
-use crate::{Approved, Injection, Origin, Target};
+use crate::{Approved, Injection, NetError, Origin, Target};
 
 /// What to do with a redirect response.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -91,13 +91,26 @@ impl SecretRoute {
         !self.left
     }
 
-    /// The echo rule: before a hop to another origin, every query pair
-    /// whose value is the secret's is removed from the next target. A
-    /// server may echo the secret into the `Location` (a redirector that
-    /// keeps the query string); it must not travel on.
-    pub fn scrub_hop(&self, hop: &mut Hop, secret: &Injection) {
-        if hop.to.target.origin() != self.origin {
-            hop.to.target.remove_query_value(secret.value.expose());
+    /// The echo rule: a server may echo the secret into the `Location` (a
+    /// redirector that keeps the query string, a login bounce that carries
+    /// the whole URL, a host or a path made of it); it must not travel on
+    /// to another origin. Before such a hop, every query pair whose value
+    /// is the secret's is removed from the next target; if the next URL
+    /// still holds it in any spelling ([`Injection::is_in`]), the hop is
+    /// refused.
+    ///
+    /// # Errors
+    /// [`NetError::SecretWouldLeave`], naming the secret's own host.
+    pub fn check_hop(&self, hop: &mut Hop, secret: &Injection) -> Result<(), NetError> {
+        if hop.to.target.origin() == self.origin {
+            return Ok(());
         }
+        hop.to.target.remove_query_value(secret.value.expose());
+        if secret.is_in(hop.to.target.url().as_str()) {
+            return Err(NetError::SecretWouldLeave {
+                host: self.origin.host.to_string(),
+            });
+        }
+        Ok(())
     }
 }

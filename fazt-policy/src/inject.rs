@@ -217,8 +217,11 @@ impl Injection {
 
     /// The rule for text that goes back to the caller (the final URL, every
     /// response header, an error message): every occurrence of the secret's
-    /// value, as it is or percent-encoded, becomes `[REDACTED]`. A server
-    /// may echo what it received anywhere; the value never comes back.
+    /// value, as it is or in the usual percent-encodings, becomes
+    /// `[REDACTED]`; text that still holds it in another spelling
+    /// ([`Injection::is_in`]) becomes `[REDACTED]` whole. A server may echo
+    /// what it received anywhere, in any encoding; the value never comes
+    /// back.
     pub fn scrub<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let value = self.value.expose();
         if value.is_empty() {
@@ -235,8 +238,66 @@ impl Injection {
                 out = Cow::Owned(out.replace(form.as_str(), REDACTED));
             }
         }
+        if self.is_in(&out) {
+            return Cow::Owned(REDACTED.to_string());
+        }
         out
     }
+
+    /// The trace rule: whether `text` holds the secret's value in any
+    /// spelling a server or a URL gives it: as it is or with the case of its
+    /// letters changed (a host is lowercased), percent-encoded in either hex
+    /// case, any of its bytes or all of them, once or up to four times over
+    /// (a URL inside a URL), or form-encoded (`+` for a space).
+    pub fn is_in(&self, text: &str) -> bool {
+        let value = self.value.expose();
+        if value.is_empty() {
+            return false;
+        }
+        let needle = value.to_lowercase();
+        let mut layer = text.to_lowercase();
+        for _ in 0..5 {
+            if layer.contains(&needle) || layer.replace('+', " ").contains(&needle) {
+                return true;
+            }
+            match percent_decode(&layer) {
+                Some(inner) => layer = inner.to_lowercase(),
+                None => return false,
+            }
+        }
+        false
+    }
+}
+
+/// `text` with every `%XX` decoded (invalid UTF-8 replaced), or `None` when
+/// it has none.
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let hex = |b: u8| {
+        char::from(b)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
+    };
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut decoded = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let escape = (bytes[i] == b'%')
+            .then(|| Some((hex(*bytes.get(i + 1)?)?, hex(*bytes.get(i + 2)?)?)))
+            .flatten();
+        match escape {
+            Some((hi, lo)) => {
+                out.push(hi * 16 + lo);
+                decoded = true;
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    decoded.then(|| String::from_utf8_lossy(&out).into_owned())
 }
 
 /// What a scrubbed secret value is replaced with.

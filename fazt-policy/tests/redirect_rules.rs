@@ -349,7 +349,92 @@ fn an_echoed_secret_is_taken_out_of_a_hop_to_another_origin() {
             )
             .unwrap()
             .unwrap();
-        route.scrub_hop(&mut hop, &secret());
+        route.check_hop(&mut hop, &secret()).unwrap();
         assert_eq!(hop.to.target.url().as_str(), expected, "{case}");
     }
+}
+
+/// Where the echoed secret cannot be taken out (a host, a path, a URL
+/// inside the URL, another encoding), the hop to another origin is refused;
+/// on the secret's own origin it is followed.
+#[test]
+fn a_hop_that_would_carry_the_secret_elsewhere_is_refused() {
+    let p = policy_with_subdomains();
+    let from = Target::parse("https://api.test/start").unwrap();
+    let route = SecretRoute::new(&from);
+    // (case, Location) -> refused?
+    for (case, location, refused) in [
+        ("in another host's name", "https://s3cr3t.api.test/", true),
+        ("in the host, any case", "https://S3CR3T.api.test/", true),
+        ("in the path", "https://other.test/k/s3cr3t", true),
+        (
+            "in the path, percent-encoded",
+            "https://other.test/k/%73%33cr3t",
+            true,
+        ),
+        (
+            "in a URL inside the query",
+            "https://other.test/login?return_to=https%3A%2F%2Fapi.test%2F%3Fkey%3Ds3cr3t",
+            true,
+        ),
+        (
+            "twice encoded",
+            "https://other.test/x?r=%2573%2533cr3t",
+            true,
+        ),
+        (
+            "inside a longer value",
+            "https://other.test/x?v=xs3cr3tx",
+            true,
+        ),
+        ("not there", "https://other.test/x?v=secret", false),
+        (
+            "on its own origin, in the path",
+            "https://api.test/k/s3cr3t",
+            false,
+        ),
+    ] {
+        let mut hop = p
+            .redirect(
+                None,
+                &from,
+                302,
+                Some(location),
+                "GET",
+                0,
+                RedirectMode::Follow,
+            )
+            .unwrap()
+            .unwrap();
+        let got = route.check_hop(&mut hop, &secret()).map_err(|e| e.rule());
+        assert_eq!(got.is_err(), refused, "{case}: {got:?}");
+        if let Err(rule) = got {
+            assert_eq!(rule, "secret-origin", "{case}");
+        }
+    }
+    let mut hop = p
+        .redirect(
+            None,
+            &from,
+            302,
+            Some("https://other.test/s3cr3t"),
+            "GET",
+            0,
+            RedirectMode::Follow,
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        route.check_hop(&mut hop, &secret()).unwrap_err().to_string(),
+        "NET_BLOCKED: host api.test redirected to another origin with the injected secret in the new URL; the redirect is not followed"
+    );
+}
+
+/// A policy whose entries admit the hosts the echo cases redirect to.
+fn policy_with_subdomains() -> Policy {
+    let list = ["api.test", "*.api.test", "other.test"]
+        .iter()
+        .map(|e| AllowEntry::parse(e).unwrap())
+        .collect();
+    Policy::new(list, Classifier::new(), Limits::default()).unwrap()
 }

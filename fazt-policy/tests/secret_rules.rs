@@ -228,3 +228,49 @@ fn secret_names_are_upper_snake_case_up_to_64() {
         "invalid secret name \"a\\nb\": expected 1..64 characters of A-Z, 0-9 and _"
     );
 }
+
+/// The trace rule: the spellings in which a server or a URL gives a value
+/// back. What holds a trace is scrubbed whole when no known form could be
+/// replaced in it.
+#[test]
+fn a_trace_of_the_secret_is_found_in_any_spelling() {
+    let secret = Injection {
+        inject_as: InjectAs::Header("x-key".into()),
+        value: SecretValue::new("sk/live+SENTINEL="),
+    };
+    // (case, text) -> holds a trace?
+    for (case, text, found) in [
+        ("as it is", "a sk/live+SENTINEL= b", true),
+        (
+            "lowercased (a host)",
+            "https://sk-x.test/sk/live+sentinel=",
+            true,
+        ),
+        ("upper hex", "sk%2Flive%2BSENTINEL%3D", true),
+        ("lower hex", "sk%2flive%2bSENTINEL%3d", true),
+        ("only some bytes", "sk/live%2BSENTINEL%3D", true),
+        (
+            "every byte",
+            "%73%6B%2F%6C%69%76%65%2B%53%45%4E%54%49%4E%45%4C%3D",
+            true,
+        ),
+        ("twice encoded", "sk%252Flive%252BSENTINEL%253D", true),
+        (
+            "a URL in a URL",
+            "return_to=https%3A%2F%2Fa%2F%3Fk%3Dsk%252Flive%252BSENTINEL%253D",
+            true,
+        ),
+        ("form-encoded space for plus", "x=sk/live SENTINEL=", false),
+        ("another value", "sk/live+SENTINEL", false),
+        ("a broken escape", "sk%2Glive", false),
+    ] {
+        assert_eq!(secret.is_in(text), found, "{case}: {text}");
+    }
+    // Known forms are replaced in place; other spellings redact the text.
+    assert_eq!(secret.scrub("k=sk%2FLIVE%2BSENTINEL%3D&x=1"), "[REDACTED]");
+    assert_eq!(
+        secret.scrub("k=sk%2Flive%2BSENTINEL%3D&x=1"),
+        "k=[REDACTED]&x=1"
+    );
+    assert_eq!(secret.scrub("nothing here"), "nothing here");
+}

@@ -242,7 +242,7 @@ impl EgressClient {
         let response = match &injection {
             Some(secret) => match result {
                 Ok(response) => Ok(scrub_response(response, secret)),
-                Err(e) => Err(e.map_reasons(|t| secret.scrub(t).into_owned())),
+                Err(e) => Err(e.map_text(|t| secret.scrub(t).into_owned())),
             },
             None => result,
         }?;
@@ -283,19 +283,19 @@ impl Charge<'_> {
 }
 
 /// `response` with every trace of `secret` scrubbed from what the caller
-/// sees besides the body: the final URL and every header value.
+/// sees besides the body: the final URL, every header value, and every
+/// header named after it.
 fn scrub_response(mut response: Response, secret: &Injection) -> Response {
     response.url = secret.scrub(&response.url).into_owned();
-    if response
-        .headers
-        .pairs()
-        .iter()
-        .any(|(_, v)| secret.scrub(v) != v.as_str())
-    {
+    let touched = |n: &str, v: &str| secret.is_in(n) || secret.scrub(v) != v;
+    if response.headers.pairs().iter().any(|(n, v)| touched(n, v)) {
+        // A header named after the secret is dropped whole; values are
+        // scrubbed.
         let pairs: Vec<(String, String)> = response
             .headers
             .pairs()
             .iter()
+            .filter(|(n, _)| !secret.is_in(n))
             .map(|(n, v)| (n.clone(), secret.scrub(v).into_owned()))
             .collect();
         response.headers =

@@ -70,7 +70,7 @@ impl Call<'_> {
                 return self.read(&current, resp, hops > 0);
             };
             if let Some(secret) = secret {
-                route.scrub_hop(&mut hop, secret);
+                route.check_hop(&mut hop, secret)?;
             }
             hop.apply(&mut request.headers, &mut request.body);
             request.method = std::mem::take(&mut hop.method);
