@@ -260,6 +260,21 @@ fn the_redirect_mode_decides_before_the_target_is_looked_at() {
     }
 }
 
+/// The hop `p` follows for a 302 from `from` to `location`.
+fn followed(p: &Policy, from: &Target, location: &str) -> fazt_policy::Hop {
+    p.redirect(
+        None,
+        from,
+        302,
+        Some(location),
+        "GET",
+        0,
+        RedirectMode::Follow,
+    )
+    .unwrap()
+    .unwrap()
+}
+
 fn secret() -> Injection {
     Injection {
         inject_as: InjectAs::Query("key".into()),
@@ -337,18 +352,7 @@ fn an_echoed_secret_is_taken_out_of_a_hop_to_another_origin() {
             "https://other.test/x?key=other",
         ),
     ] {
-        let mut hop = p
-            .redirect(
-                None,
-                &from,
-                302,
-                Some(location),
-                "GET",
-                0,
-                RedirectMode::Follow,
-            )
-            .unwrap()
-            .unwrap();
+        let mut hop = followed(&p, &from, location);
         route.check_hop(&mut hop, &secret()).unwrap();
         assert_eq!(hop.to.target.url().as_str(), expected, "{case}");
     }
@@ -394,36 +398,14 @@ fn a_hop_that_would_carry_the_secret_elsewhere_is_refused() {
             false,
         ),
     ] {
-        let mut hop = p
-            .redirect(
-                None,
-                &from,
-                302,
-                Some(location),
-                "GET",
-                0,
-                RedirectMode::Follow,
-            )
-            .unwrap()
-            .unwrap();
+        let mut hop = followed(&p, &from, location);
         let got = route.check_hop(&mut hop, &secret()).map_err(|e| e.rule());
         assert_eq!(got.is_err(), refused, "{case}: {got:?}");
         if let Err(rule) = got {
             assert_eq!(rule, "secret-origin", "{case}");
         }
     }
-    let mut hop = p
-        .redirect(
-            None,
-            &from,
-            302,
-            Some("https://other.test/s3cr3t"),
-            "GET",
-            0,
-            RedirectMode::Follow,
-        )
-        .unwrap()
-        .unwrap();
+    let mut hop = followed(&p, &from, "https://other.test/s3cr3t");
     assert_eq!(
         route.check_hop(&mut hop, &secret()).unwrap_err().to_string(),
         "NET_BLOCKED: host api.test redirected to another origin with the injected secret in the new URL; the redirect is not followed"

@@ -152,47 +152,44 @@ fn pct_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Lowercase-hex percent-encoding of every non-alphanumeric byte.
-fn pct_lower(s: &str) -> String {
+/// `s` percent-encoded: every byte `keep` refuses, in upper- or
+/// lower-case hex.
+fn pct(s: &str, keep: impl Fn(u8) -> bool, upper: bool) -> String {
     s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02x}")
-            }
+        .map(|b| match (keep(b), upper) {
+            (true, _) => char::from(b).to_string(),
+            (false, true) => format!("%{b:02X}"),
+            (false, false) => format!("%{b:02x}"),
         })
         .collect()
+}
+
+/// Lowercase-hex percent-encoding of every non-alphanumeric byte.
+fn pct_lower(s: &str) -> String {
+    pct(s, |b| b.is_ascii_alphanumeric(), false)
 }
 
 /// Python's `urllib.parse.quote` (safe="/"): `/` stays, the rest uppercase.
 fn pct_python(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"_.-~/".contains(&b) {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+    pct(
+        s,
+        |b| b.is_ascii_alphanumeric() || b"_.-~/".contains(&b),
+        true,
+    )
 }
 
-fn pct_everything_but_alnum_upper(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._".contains(&b) {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+/// A URL as a query value: all but alphanumerics and `-._`, uppercase.
+fn pct_url(s: &str) -> String {
+    pct(
+        s,
+        |b| b.is_ascii_alphanumeric() || b"-._".contains(&b),
+        true,
+    )
 }
 
-/// Every alphanumeric byte encoded too (uppercase hex).
+/// Every byte encoded, alphanumerics too (uppercase hex).
 fn pct_everything(s: &str) -> String {
-    s.bytes().map(|b| format!("%{b:02X}")).collect()
+    pct(s, |_| false, true)
 }
 
 fn port_of(seen: &Seen) -> String {
@@ -417,7 +414,7 @@ fn login_redirector(seen: &Seen) -> Reply {
     let s = received(seen);
     let path = seen.target.split('?').next().unwrap_or("");
     let full = format!("https://api.test:{port}{}", seen.target);
-    let enc = pct_everything_but_alnum_upper(&full);
+    let enc = pct_url(&full);
     match path {
         // The usual login bounce: the whole original URL in return_to.
         "/private" => Reply::redirect(
