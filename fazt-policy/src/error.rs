@@ -166,9 +166,10 @@ pub enum NetError {
         /// The limit in force.
         max: u8,
     },
-    /// A redirect to another origin whose `Location` carries the injected
-    /// secret (in its host, path or query, in any spelling): following it
-    /// would hand the secret to that origin.
+    /// A redirect that could carry the injected secret on: its `Location`
+    /// holds the secret (in any spelling) and leads to another origin or
+    /// fails the policy, or it leads to another origin after a request that
+    /// carried the secret in its query.
     SecretWouldLeave {
         /// The secret's own host, which sent the redirect.
         host: String,
@@ -589,7 +590,7 @@ impl NetError {
             ),
             SecretWouldLeave { host } => write!(
                 f,
-                "host {host} redirected to another origin with the injected secret in the new URL; the redirect is not followed"
+                "host {host} redirected where the injected secret could travel on (in the new URL, or a query secret to another origin); the redirect is not followed"
             ),
             Timeout { host, after_ms } => {
                 write!(f, "host {host} did not answer within {after_ms} ms")

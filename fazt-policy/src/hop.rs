@@ -6,7 +6,7 @@
 //! [`Policy::redirect`](crate::Policy::redirect)'s, which checks it like a
 //! new request.
 
-use crate::{Approved, Injection, NetError, Origin, Target};
+use crate::{Approved, InjectAs, Injection, NetError, Origin, Target};
 
 /// What to do with a redirect response.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -91,26 +91,61 @@ impl SecretRoute {
         !self.left
     }
 
-    /// The echo rule: a server may echo the secret into the `Location` (a
-    /// redirector that keeps the query string, a login bounce that carries
-    /// the whole URL, a host or a path made of it); it must not travel on
-    /// to another origin. Before such a hop, every query pair whose value
-    /// is the secret's is removed from the next target; if the next URL
-    /// still holds it in any spelling ([`Injection::is_in`]), the hop is
-    /// refused.
+    /// The echo rule, applied to what
+    /// [`Policy::redirect`](crate::Policy::redirect) `decided` for a
+    /// response whose `Location` is `location`: a server may echo the
+    /// secret into the `Location` (a redirector that keeps the query
+    /// string, a login bounce that carries the whole URL, a host, a port
+    /// or a path made of it, in any encoding); it must neither travel on
+    /// to another origin nor come back inside an error about the
+    /// `Location`.
+    ///
+    /// - A `Location` that holds the secret ([`Injection::is_in`], read as
+    ///   the server sent it, before the URL parser rewrites it) is refused
+    ///   when it fails the policy (a refusal about the `Location` would
+    ///   quote it: a host, a port, an address made of the secret) or leads
+    ///   to another origin.
+    /// - After a request that carried the secret in its query (`carried`,
+    ///   with [`InjectAs::Query`](crate::InjectAs::Query)), no hop to
+    ///   another origin is followed: every redirector may copy the URL, in
+    ///   encodings no check can know (base64 in a login `state`).
+    /// - Before any other hop to another origin, every query pair whose
+    ///   value is the secret's is removed from the next target, and a next
+    ///   URL that still holds it is refused.
+    ///
+    /// A hop on the secret's own origin is followed as decided.
     ///
     /// # Errors
-    /// [`NetError::SecretWouldLeave`], naming the secret's own host.
-    pub fn check_hop(&self, hop: &mut Hop, secret: &Injection) -> Result<(), NetError> {
-        if hop.to.target.origin() == self.origin {
-            return Ok(());
+    /// [`NetError::SecretWouldLeave`], naming the secret's own host, or the
+    /// refusal `decided` held.
+    pub fn follow(
+        &self,
+        decided: Result<Option<Hop>, NetError>,
+        location: Option<&str>,
+        secret: &Injection,
+        carried: bool,
+    ) -> Result<Option<Hop>, NetError> {
+        let leave = || NetError::SecretWouldLeave {
+            host: self.origin.host.to_string(),
+        };
+        let echoed = location.is_some_and(|l| secret.is_in(l));
+        let mut hop = match decided {
+            // Refusals about the redirect itself name only this host.
+            Err(e @ (NetError::RedirectNotAllowed { .. } | NetError::TooManyRedirects { .. })) => {
+                return Err(e)
+            }
+            // Any other refusal is about the `Location`, and would quote it.
+            Err(_) if echoed => return Err(leave()),
+            other => other?,
+        };
+        let Some(next) = hop.as_mut().filter(|h| h.to.target.origin() != self.origin) else {
+            return Ok(hop);
+        };
+        let query_secret = carried && matches!(secret.inject_as, InjectAs::Query(_));
+        next.to.target.remove_query_value(secret.value.expose());
+        if echoed || query_secret || secret.is_in(next.to.target.url().as_str()) {
+            return Err(leave());
         }
-        hop.to.target.remove_query_value(secret.value.expose());
-        if secret.is_in(hop.to.target.url().as_str()) {
-            return Err(NetError::SecretWouldLeave {
-                host: self.origin.host.to_string(),
-            });
-        }
-        Ok(())
+        Ok(hop)
     }
 }

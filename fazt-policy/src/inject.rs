@@ -247,20 +247,29 @@ impl Injection {
     /// The trace rule: whether `text` holds the secret's value in any
     /// spelling a server or a URL gives it: as it is or with the case of its
     /// letters changed (a host is lowercased), percent-encoded in either hex
-    /// case, any of its bytes or all of them, once or up to four times over
-    /// (a URL inside a URL), or form-encoded (`+` for a space).
+    /// case, any of its bytes or all of them, once or up to
+    /// [`MAX_ENCODING_LAYERS`] times over (a URL inside a URL), form-encoded
+    /// (`+` for a space, in the text or in the value), or with JSON's
+    /// escaped slashes.
     pub fn is_in(&self, text: &str) -> bool {
         let value = self.value.expose();
         if value.is_empty() {
             return false;
         }
         let needle = value.to_lowercase();
+        // A `+` that a form decoder made a space.
+        let spaced = needle.replace('+', " ");
         let mut layer = text.to_lowercase();
-        for _ in 0..5 {
-            if layer.contains(&needle) || layer.replace('+', " ").contains(&needle) {
+        for _ in 0..=MAX_ENCODING_LAYERS {
+            // JSON's escaped slash (`\/`), and `+` for a space.
+            let plain = layer.replace("\\/", "/");
+            if [&layer, &plain, &plain.replace('+', " ")]
+                .iter()
+                .any(|t| t.contains(&needle) || t.contains(&spaced))
+            {
                 return true;
             }
-            match percent_decode(&layer) {
+            match percent_decode(&plain) {
                 Some(inner) => layer = inner.to_lowercase(),
                 None => return false,
             }
@@ -268,6 +277,9 @@ impl Injection {
         false
     }
 }
+
+/// How many layers of percent-encoding [`Injection::is_in`] looks through.
+pub const MAX_ENCODING_LAYERS: usize = 8;
 
 /// `text` with every `%XX` decoded (invalid UTF-8 replaced), or `None` when
 /// it has none.

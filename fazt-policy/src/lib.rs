@@ -83,7 +83,7 @@ pub use hop::{is_redirect_status, Hop, RedirectMode, SecretRoute, CREDENTIAL_HEA
 pub use host::{CanonicalHost, HostError, HostProblem};
 pub use inject::{
     check_secret_domain, check_secret_name, InjectAs, InjectAsError, Injection, InvalidSecretName,
-    SecretValue, MAX_QUERY_KEY, REDACTED,
+    SecretValue, MAX_ENCODING_LAYERS, MAX_QUERY_KEY, REDACTED,
 };
 pub use ip::{classify_v4, classify_v6, embedded_ipv4, BlockReason, Classifier, IpClass, Verdict};
 pub use ipnet::IpNet;

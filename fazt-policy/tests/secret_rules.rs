@@ -260,7 +260,21 @@ fn a_trace_of_the_secret_is_found_in_any_spelling() {
             "return_to=https%3A%2F%2Fa%2F%3Fk%3Dsk%252Flive%252BSENTINEL%253D",
             true,
         ),
-        ("form-encoded space for plus", "x=sk/live SENTINEL=", false),
+        (
+            "its plus made a space by a form decoder",
+            "x=sk/live SENTINEL=",
+            true,
+        ),
+        (
+            "escaped slashes (JSON)",
+            r#"{"k":"sk\/live+SENTINEL="}"#,
+            true,
+        ),
+        (
+            "eight layers",
+            "sk%252525252525252Flive%252525252525252BSENTINEL=",
+            true,
+        ),
         ("another value", "sk/live+SENTINEL", false),
         ("a broken escape", "sk%2Glive", false),
     ] {

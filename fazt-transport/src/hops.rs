@@ -57,7 +57,7 @@ impl Call<'_> {
                 .headers()
                 .get("location")
                 .map(|v| String::from_utf8_lossy(v.as_bytes()));
-            let hop = self.policy.redirect(
+            let decided = self.policy.redirect(
                 self.app,
                 &current.target,
                 status,
@@ -65,13 +65,16 @@ impl Call<'_> {
                 &request.method,
                 hops,
                 self.mode,
-            )?;
-            let Some(mut hop) = hop else {
+            );
+            let decided = match secret {
+                Some(secret) => {
+                    route.follow(decided, location.as_deref(), secret, inject.is_some())
+                }
+                None => decided,
+            };
+            let Some(mut hop) = decided? else {
                 return self.read(&current, resp, hops > 0);
             };
-            if let Some(secret) = secret {
-                route.check_hop(&mut hop, secret)?;
-            }
             hop.apply(&mut request.headers, &mut request.body);
             request.method = std::mem::take(&mut hop.method);
             current = hop.to;

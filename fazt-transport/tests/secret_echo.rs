@@ -514,9 +514,18 @@ fn caller_credentials_and_the_injected_value() {
         if let Some(a) = auth {
             req = req.auth(a);
         }
-        let r = env.fetch(req).unwrap();
+        let r = env.fetch(req);
         let seen = env.up.seen().split_off(before);
-        println!("{auth:?}: {} {} hops={}", r.status, r.url, seen.len());
+        if auth == Some("LBL_QRY") {
+            // A query secret never follows to another origin: the first
+            // hop is refused, and nothing reaches other.test.
+            match &r {
+                Err(e) if e.rule() == "secret-origin" && seen.len() == 1 => {}
+                other => problems.push(format!("query secret followed: {other:?}")),
+            }
+        } else if let Err(e) = &r {
+            problems.push(format!("{auth:?}: {e}"));
+        }
         for (i, s) in seen.iter().enumerate() {
             let host = s.header("host").unwrap_or("");
             let all_auth: Vec<&str> = s
@@ -849,4 +858,116 @@ fn a_mixed_case_secret_in_a_host_never_comes_back() {
     assert_eq!(e.rule(), "secret-origin", "{e}");
     assert!(!e.to_string().to_ascii_lowercase().contains(&lower), "{e}");
     assert_eq!(env.up.seen().len(), 1, "only the first request was made");
+}
+
+// ---------------------------------------------------------------------
+// 12. Spellings the URL parser or a refusal would make of the secret.
+// ---------------------------------------------------------------------
+
+/// A header secret with `value`, bound to api.test.
+fn header_secret(value: &str) -> MemorySecrets {
+    MemorySecrets::default().with(
+        "S",
+        InjectAs::Header("x-api-key".into()),
+        value,
+        Some("api.test"),
+    )
+}
+
+/// Each secret, echoed by api.test into a `Location` the way the case
+/// says: the hop is refused by the echo rule, other.test gets nothing, and
+/// no text the script sees holds the secret or what the parser made of it.
+#[test]
+fn an_echo_the_parser_would_rewrite_is_refused_without_quoting_it() {
+    // (case, secret, Location made of it, what the parser would show)
+    type Case = (
+        &'static str,
+        &'static str,
+        fn(&str, &str) -> String,
+        &'static str,
+    );
+    let cases: &[Case] = &[
+        (
+            "a numeric secret as the port",
+            "8443",
+            |s, _| format!("https://api.test:{s}/"),
+            "8443",
+        ),
+        (
+            "a numeric secret as an IP literal",
+            "2130706433",
+            |s, _| format!("https://{s}/"),
+            "127.0.0.1",
+        ),
+        (
+            "a quote in a host",
+            "sk\"live42",
+            |s, _| format!("https://{s}.evil.test/"),
+            "live42",
+        ),
+        (
+            "a fragment in the path",
+            "skLive#Frag42",
+            |s, p| format!("https://other.test:{p}/x/{s}"),
+            "sklive",
+        ),
+        (
+            "a backslash in the path",
+            "sk\\live42",
+            |s, p| format!("https://other.test:{p}/x/{s}"),
+            "live42",
+        ),
+        (
+            "a non-ASCII host (punycode)",
+            "clé42",
+            |s, p| format!("https://{s}.api.test:{p}/"),
+            "xn--cl42",
+        ),
+    ];
+    for &(case, secret, location, parsed) in cases {
+        let env = start(
+            &[
+                ("api.test:{port}", EntryOverrides::default()),
+                ("*.api.test:{port}", EntryOverrides::default()),
+                ("other.test:{port}", EntryOverrides::default()),
+            ],
+            Limits::default(),
+            header_secret(secret),
+            &[],
+            move |seen| {
+                if seen
+                    .header("host")
+                    .is_some_and(|h| h.starts_with("api.test"))
+                {
+                    Reply::redirect(302, &location(secret, &port_of(seen)))
+                } else {
+                    Reply::ok("elsewhere")
+                }
+            },
+        );
+        let e = env
+            .fetch(Request::get(env.url("api.test", "/go")).auth("S"))
+            .unwrap_err();
+        assert_eq!(e.rule(), "secret-origin", "{case}: {e}");
+        let text = e.to_string().to_lowercase();
+        assert!(!text.contains(&secret.to_lowercase()), "{case}: {e}");
+        assert!(!text.contains(parsed), "{case}: {e}");
+        assert_eq!(env.up.seen().len(), 1, "{case}: only the first request");
+    }
+}
+
+/// A `+` a form decoder turned into a space is still the secret.
+#[test]
+fn a_plus_turned_space_never_comes_back() {
+    let env = start(
+        &[("api.test:{port}", EntryOverrides::default())],
+        Limits::default(),
+        header_secret("sk/live+SENTINEL="),
+        &[],
+        |seen| Reply::ok("x").header("x-echo", &received(seen).replace('+', " ")),
+    );
+    let r = env
+        .fetch(Request::get(env.url("api.test", "/h")).auth("S"))
+        .unwrap();
+    assert_eq!(r.headers.first("x-echo"), Some("[REDACTED]"));
 }
