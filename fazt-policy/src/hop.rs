@@ -103,15 +103,15 @@ impl SecretRoute {
     /// - A `Location` that holds the secret ([`Injection::is_in`], read as
     ///   the server sent it, before the URL parser rewrites it) is refused
     ///   when it fails the policy (a refusal about the `Location` would
-    ///   quote it: a host, a port, an address made of the secret) or leads
-    ///   to another origin.
+    ///   quote it: a host, a port, an address made of the secret), leads
+    ///   to another origin, or parses to a URL in which the secret is no
+    ///   longer recognisable (the script would see it rewritten).
     /// - After a request that carried the secret in its query (`carried`,
     ///   with [`InjectAs::Query`](crate::InjectAs::Query)), no hop to
     ///   another origin is followed: every redirector may copy the URL, in
     ///   encodings no check can know (base64 in a login `state`).
-    /// - Before any other hop to another origin, every query pair whose
-    ///   value is the secret's is removed from the next target, and a next
-    ///   URL that still holds it is refused.
+    /// - Any other hop to another origin whose next URL holds the secret is
+    ///   refused.
     ///
     /// A hop on the secret's own origin is followed as decided.
     ///
@@ -129,7 +129,7 @@ impl SecretRoute {
             host: self.origin.host.to_string(),
         };
         let echoed = location.is_some_and(|l| secret.is_in(l));
-        let mut hop = match decided {
+        let hop = match decided {
             // Refusals about the redirect itself name only this host.
             Err(e @ (NetError::RedirectNotAllowed { .. } | NetError::TooManyRedirects { .. })) => {
                 return Err(e)
@@ -138,12 +138,20 @@ impl SecretRoute {
             Err(_) if echoed => return Err(leave()),
             other => other?,
         };
-        let Some(next) = hop.as_mut().filter(|h| h.to.target.origin() != self.origin) else {
-            return Ok(hop);
+        let Some(next) = &hop else {
+            return Ok(None);
         };
+        let parsed = next.to.target.url().as_str();
+        // The URL parser rewrote the echoed secret (a `\`, a `#`): what the
+        // script would see of it is no longer recognisable, on any origin.
+        if echoed && !secret.is_in(parsed) {
+            return Err(leave());
+        }
+        if next.to.target.origin() == self.origin {
+            return Ok(hop);
+        }
         let query_secret = carried && matches!(secret.inject_as, InjectAs::Query(_));
-        next.to.target.remove_query_value(secret.value.expose());
-        if echoed || query_secret || secret.is_in(next.to.target.url().as_str()) {
+        if echoed || query_secret || secret.is_in(parsed) {
             return Err(leave());
         }
         Ok(hop)

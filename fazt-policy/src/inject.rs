@@ -249,8 +249,8 @@ impl Injection {
     /// letters changed (a host is lowercased), percent-encoded in either hex
     /// case, any of its bytes or all of them, once or up to
     /// [`MAX_ENCODING_LAYERS`] times over (a URL inside a URL), form-encoded
-    /// (`+` for a space, in the text or in the value), or with JSON's
-    /// escaped slashes.
+    /// (`+` for a space, in the text or in the value), with JSON's escaped
+    /// slashes, or split by the tabs and line breaks a URL parser drops.
     pub fn is_in(&self, text: &str) -> bool {
         let value = self.value.expose();
         if value.is_empty() {
@@ -261,8 +261,9 @@ impl Injection {
         let spaced = needle.replace('+', " ");
         let mut layer = text.to_lowercase();
         for _ in 0..=MAX_ENCODING_LAYERS {
-            // JSON's escaped slash (`\/`), and `+` for a space.
-            let plain = layer.replace("\\/", "/");
+            // JSON's escaped slash (`\/`), the tabs and line breaks a URL
+            // parser drops, and `+` for a space.
+            let plain = layer.replace("\\/", "/").replace(['\t', '\n', '\r'], "");
             if [&layer, &plain, &plain.replace('+', " ")]
                 .iter()
                 .any(|t| t.contains(&needle) || t.contains(&spaced))

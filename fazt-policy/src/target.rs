@@ -168,31 +168,6 @@ impl Target {
         u.to_string()
     }
 
-    /// Removes every query pair whose value is `value`; returns whether any
-    /// was. The transport uses it so that a secret a server echoed into a
-    /// redirect's query string does not travel on to another origin.
-    pub fn remove_query_value(&mut self, value: &str) -> bool {
-        let pairs: Vec<(String, String)> = self
-            .url
-            .query_pairs()
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        let kept: Vec<&(String, String)> = pairs.iter().filter(|(_, v)| v != value).collect();
-        if kept.len() == pairs.len() {
-            return false;
-        }
-        if kept.is_empty() {
-            self.url.set_query(None);
-        } else {
-            let mut q = self.url.query_pairs_mut();
-            q.clear();
-            for (k, v) in kept {
-                q.append_pair(k, v);
-            }
-        }
-        true
-    }
-
     /// Adds (or replaces) a query parameter. Used for `query` secret
     /// injection; the pair is percent-encoded by the URL serializer.
     pub fn set_query_param(&mut self, key: &str, value: &str) {

@@ -344,12 +344,10 @@ fn echo(
 }
 
 #[test]
-fn an_echoed_secret_is_taken_out_of_a_hop_to_another_origin() {
+fn an_echoed_query_value_never_goes_to_another_origin() {
     let p = policy();
     let from = Target::parse("https://api.test/start").unwrap();
-    // A secret that reached the chain's current host some other way (the
-    // chain left its origin): only its exact query values are taken out.
-    // (case, Location) -> the next URL after the echo rule
+    // (case, Location) -> the next URL, or the rule that refused it
     for (case, location, expected) in [
         (
             "other values stay",
@@ -428,6 +426,36 @@ fn a_hop_that_would_carry_the_secret_elsewhere_is_refused() {
         if let Err(rule) = got {
             assert_eq!(rule, "secret-origin", "{case}");
         }
+    }
+    // What the URL parser would rewrite is refused on any origin: the
+    // script would see the secret in a form no check recognises.
+    for (case, secret, location) in [
+        (
+            "a backslash in a same-origin path",
+            r"abcd\efgh",
+            r"/land/abcd\efgh",
+        ),
+        (
+            "a fragment in a same-origin query",
+            "abcdefgh#ijkl",
+            "/land?next=abcdefgh#ijkl",
+        ),
+        ("a tab in a port", "31337", "https://api.test:313\t37/"),
+        (
+            "a tab in an IP literal",
+            "3232235777",
+            "https://32322\t35777/",
+        ),
+    ] {
+        let secret = Injection {
+            inject_as: InjectAs::Header("x-key".into()),
+            value: SecretValue::new(secret),
+        };
+        assert_eq!(
+            echo(&p, &from, location, &secret, true),
+            Err("secret-origin"),
+            "{case}"
+        );
     }
     // A refusal that does not quote the secret keeps its own rule.
     assert_eq!(

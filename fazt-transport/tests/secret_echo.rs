@@ -923,6 +923,18 @@ fn an_echo_the_parser_would_rewrite_is_refused_without_quoting_it() {
             |s, p| format!("https://{s}.api.test:{p}/"),
             "xn--cl42",
         ),
+        (
+            "a backslash on the same origin",
+            "abcd\\efgh",
+            |s, _| format!("/land/{s}"),
+            "efgh",
+        ),
+        (
+            "a tab inside a numeric port",
+            "31337",
+            |s, _| format!("https://api.test:{}\t{}/", &s[..3], &s[3..]),
+            "31337",
+        ),
     ];
     for &(case, secret, location, parsed) in cases {
         let env = start(
@@ -970,4 +982,28 @@ fn a_plus_turned_space_never_comes_back() {
         .fetch(Request::get(env.url("api.test", "/h")).auth("S"))
         .unwrap();
     assert_eq!(r.headers.first("x-echo"), Some("[REDACTED]"));
+}
+
+/// A tab inside the echoed value (which a URL parser drops) does not hide
+/// it from the scrub of a manual redirect's `location`.
+#[test]
+fn a_tab_split_secret_never_comes_back_in_a_manual_location() {
+    let env = start(
+        &[("api.test:{port}", EntryOverrides::default())],
+        Limits::default(),
+        header_secret("tabsecretvalue99"),
+        &[],
+        |seen| {
+            let s = received(seen);
+            Reply::redirect(302, &format!("/x/{}\t{}", &s[..8], &s[8..]))
+        },
+    );
+    let r = env
+        .fetch(
+            Request::get(env.url("api.test", "/go"))
+                .auth("S")
+                .redirect(RedirectMode::Manual),
+        )
+        .unwrap();
+    assert_eq!(r.headers.first("location"), Some("[REDACTED]"));
 }
