@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::headers::{check_header_name, DROPPED_REQUEST_HEADERS};
+use crate::headers::{check_header_name, ResponseHeaders, DROPPED_REQUEST_HEADERS};
 use crate::{CanonicalHost, HostPattern, NetError, Target};
 
 /// Where an injected secret goes in the outgoing request.
@@ -242,6 +242,27 @@ impl Injection {
             return Cow::Owned(REDACTED.to_string());
         }
         out
+    }
+
+    /// The rule for response headers: a header named after the secret is
+    /// dropped whole, every value is scrubbed ([`Injection::scrub`]).
+    /// `None` when no header holds the secret (they go back as they are).
+    pub fn scrub_headers(&self, headers: &ResponseHeaders) -> Option<ResponseHeaders> {
+        let mut changed = false;
+        let pairs: Vec<(&str, String)> = headers
+            .pairs()
+            .iter()
+            .filter_map(|(name, value)| {
+                if self.is_in(name) {
+                    changed = true;
+                    return None;
+                }
+                let value = self.scrub(value);
+                changed |= matches!(value, Cow::Owned(_));
+                Some((name.as_str(), value.into_owned()))
+            })
+            .collect();
+        changed.then(|| ResponseHeaders::from_pairs(pairs))
     }
 
     /// The trace rule: whether `text` holds the secret's value in any

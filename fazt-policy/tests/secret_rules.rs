@@ -288,3 +288,37 @@ fn a_trace_of_the_secret_is_found_in_any_spelling() {
     );
     assert_eq!(secret.scrub("nothing here"), "nothing here");
 }
+
+/// The header rule: a header named after the secret goes, values are
+/// scrubbed, and headers without it come back untouched.
+#[test]
+fn response_headers_lose_every_trace_of_the_secret() {
+    let secret = Injection {
+        inject_as: InjectAs::Header("x-key".into()),
+        value: SecretValue::new("sk-live-sentinel42"),
+    };
+    let headers = |pairs: &[(&str, &str)]| {
+        fazt_policy::headers::ResponseHeaders::from_pairs(
+            pairs.iter().map(|(n, v)| (*n, v.to_string())),
+        )
+    };
+    let clean = headers(&[("content-type", "text/plain"), ("etag", "\"1\"")]);
+    assert_eq!(secret.scrub_headers(&clean), None);
+    let echoed = headers(&[
+        ("content-type", "text/plain"),
+        ("x-echo", "key=sk-live-sentinel42"),
+        ("sk-live-sentinel42", "1"),
+        ("X-SK-LIVE-SENTINEL42-trace", "2"),
+        ("set-cookie", "s=sk%2Dlive%2Dsentinel42"),
+    ]);
+    let scrubbed = secret.scrub_headers(&echoed).unwrap();
+    assert_eq!(
+        scrubbed.pairs(),
+        headers(&[
+            ("content-type", "text/plain"),
+            ("x-echo", "key=[REDACTED]"),
+            ("set-cookie", "s=[REDACTED]"),
+        ])
+        .pairs()
+    );
+}

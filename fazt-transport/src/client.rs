@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use fazt_policy::cache::{storable, CacheRequest};
-use fazt_policy::headers::{normalize_method, sanitize_request_headers, ResponseHeaders};
+use fazt_policy::headers::{normalize_method, sanitize_request_headers};
 use fazt_policy::{
     log_field, millis, Allowlist, AllowlistSource, Injection, Limits, LogEntry, LogSink, NetError,
     Policy, RequestBudget, SecretInjector,
@@ -283,23 +283,12 @@ impl Charge<'_> {
 }
 
 /// `response` with every trace of `secret` scrubbed from what the caller
-/// sees besides the body: the final URL, every header value, and every
-/// header named after it.
+/// sees besides the body: the final URL and the headers
+/// ([`Injection::scrub_headers`]).
 fn scrub_response(mut response: Response, secret: &Injection) -> Response {
     response.url = secret.scrub(&response.url).into_owned();
-    let touched = |n: &str, v: &str| secret.is_in(n) || secret.scrub(v) != v;
-    if response.headers.pairs().iter().any(|(n, v)| touched(n, v)) {
-        // A header named after the secret is dropped whole; values are
-        // scrubbed.
-        let pairs: Vec<(String, String)> = response
-            .headers
-            .pairs()
-            .iter()
-            .filter(|(n, _)| !secret.is_in(n))
-            .map(|(n, v)| (n.clone(), secret.scrub(v).into_owned()))
-            .collect();
-        response.headers =
-            ResponseHeaders::from_pairs(pairs.iter().map(|(n, v)| (n.as_str(), v.clone())));
+    if let Some(headers) = secret.scrub_headers(&response.headers) {
+        response.headers = headers;
     }
     response
 }

@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use fazt_policy::{Classifier, EntryOverrides, InjectAs, Limits, NetError, Policy, RequestBudget};
 use fazt_tests::{
-    allowlist, localhost, loopback_range, test_policy, MemorySecrets, Reply, Seen, TestCa, Upstream,
+    allowlist, localhost, loopback_client, loopback_range, test_policy, MemorySecrets, Reply, Seen,
+    TestCa, Upstream,
 };
 use fazt_transport::{EgressClient, RedirectMode, Request, Response, StaticLookup, TransportError};
 
@@ -49,21 +50,14 @@ fn start(
         .collect();
     let refs: Vec<(&str, EntryOverrides)> = owned.iter().map(|(e, r)| (e.as_str(), *r)).collect();
     let policy = test_policy(allowlist(&refs), limits);
-    let mut lookup = StaticLookup::new();
-    for n in names().iter().filter(|n| !n.starts_with('*')) {
-        lookup = lookup.with(n, [localhost()]);
-    }
-    for n in extra_names {
-        lookup = lookup.with(n, [localhost()]);
-    }
-    let client = EgressClient::builder(policy)
-        .dangerous()
-        .lookup(Arc::new(lookup))
-        .own_addresses(Vec::new())
-        .allow_ranges([loopback_range()])
-        .add_root_certificates_pem(ca.ca_pem.as_bytes())
-        .unwrap()
-        .finish()
+    let names = names();
+    let mut names: Vec<&str> = names
+        .iter()
+        .map(String::as_str)
+        .filter(|n| !n.starts_with('*'))
+        .collect();
+    names.extend_from_slice(extra_names);
+    let client = loopback_client(policy, &ca, &names)
         .secrets(Arc::new(secrets))
         .build()
         .unwrap();
