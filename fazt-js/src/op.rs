@@ -154,6 +154,16 @@ impl RunSlots {
         Some(Slot(Arc::clone(&self.0)))
     }
 
+    /// A slot if one is free now.
+    fn try_acquire(&self) -> Option<Slot> {
+        let mut free = self
+            .0
+            .free
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.take(&mut free)
+    }
+
     /// Waits for a slot without blocking the event loop.
     pub(crate) async fn acquire(&self) -> Option<Slot> {
         loop {
@@ -642,6 +652,9 @@ pub(crate) fn op_fazt_fetch(
 /// of its own, so calls started together are in flight together. The
 /// thread ends when the transport answers (by the call's deadline, which
 /// the run's deadline bounds), whether or not the run still waits for it.
+/// A call that nothing else of the run could need the event loop for
+/// while it is in flight is made on the script's thread instead
+/// ([`may_call_inline`]).
 #[op2]
 #[serde]
 pub(crate) fn op_fazt_web_fetch(
@@ -657,12 +670,106 @@ pub(crate) fn op_fazt_web_fetch(
     // panics (aborting the process, inside the engine's callback) when
     // there is none: without one, the call is refused at once.
     let event_loop = tokio::runtime::Handle::try_current().is_ok();
-    async move {
-        if !event_loop {
-            return error_outcome(&no_event_loop());
+    // Counted and checked now, in the order the script made its calls.
+    let route = if !event_loop {
+        Route::Refused(error_outcome(&no_event_loop()))
+    } else {
+        match state.try_borrow() {
+            Ok(s) => route(&s, url, options, body, body_kind, body_size),
+            Err(_) => Route::Refused(error_outcome(&reentered())),
         }
-        web_fetch(state, url, options, body, body_kind, body_size, id).await
+    };
+    let pending = match route {
+        Route::Refused(_) => None,
+        _ => Some(WebCallsPending::count(&state)),
+    };
+    async move {
+        if let Route::Refused(outcome) = route {
+            return outcome;
+        }
+        // deno_core polls a new op once inside the engine's callback, while
+        // the script's turn is still running; the call goes on at the next
+        // poll, from the event loop, when every call the script started in
+        // that turn (its microtasks included) is counted.
+        NextPoll(false).await;
+        let _pending = pending;
+        web_fetch(state, route, id).await
     }
+}
+
+/// Pending on its first poll, ready on the next.
+struct NextPoll(bool);
+
+impl std::future::Future for NextPoll {
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 {
+            return std::task::Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    }
+}
+
+/// The run's web fetches started and not yet answered: one of them counted
+/// while its op is pending, uncounted when it ends or is dropped.
+#[derive(Debug)]
+struct WebCallsPending(Option<Rc<std::cell::Cell<usize>>>);
+
+impl WebCallsPending {
+    /// Counts a call in the run `state` belongs to.
+    fn count(state: &Rc<RefCell<OpState>>) -> Self {
+        let Ok(mut s) = state.try_borrow_mut() else {
+            return WebCallsPending(None);
+        };
+        if !s.has::<WebCallsPendingCount>() {
+            s.put(WebCallsPendingCount::default());
+        }
+        let count = Rc::clone(&s.borrow::<WebCallsPendingCount>().0);
+        count.set(count.get() + 1);
+        WebCallsPending(Some(count))
+    }
+}
+
+impl Drop for WebCallsPending {
+    fn drop(&mut self) {
+        if let Some(count) = &self.0 {
+            count.set(count.get().saturating_sub(1));
+        }
+    }
+}
+
+/// How many of the run's web fetches are pending ([`WebCallsPending`]).
+#[derive(Debug, Default)]
+struct WebCallsPendingCount(Rc<std::cell::Cell<usize>>);
+
+/// Whether a web fetch may be made on the script's own thread, blocking
+/// the event loop until it is answered, instead of being handed to a call
+/// thread (which costs two thread wake-ups, tens of microseconds each on a
+/// VM): only when nothing else of the run could need the loop meanwhile.
+/// That is: it is the run's only pending web fetch (every call the script
+/// started in the same turn is already counted), and no timer is set (a
+/// timer is what could abort it, or start another call, while it is in
+/// flight). Its deadline is the run's at most, as a blocking
+/// `fazt.net.fetch`'s is. An embedder's own async ops in the same runtime
+/// are not seen: they keep going on their own threads, and are answered
+/// in the loop once the call returns.
+fn may_call_inline(state: &Rc<RefCell<OpState>>) -> bool {
+    let Ok(s) = state.try_borrow() else {
+        return false;
+    };
+    let alone = s
+        .try_borrow::<WebCallsPendingCount>()
+        .is_some_and(|c| c.0.get() == 1);
+    let no_timer = s
+        .try_borrow::<Timer>()
+        .is_none_or(|t| t.due.get().is_none());
+    alone && no_timer
 }
 
 /// The refusal of an async op called outside a tokio runtime.
@@ -674,22 +781,20 @@ fn no_event_loop() -> NetError {
     }
 }
 
-async fn web_fetch(
-    state: Rc<RefCell<OpState>>,
-    url: String,
-    options: Option<FetchArgs>,
-    body: String,
-    body_kind: u8,
-    body_size: f64,
-    id: u32,
-) -> Outcome {
-    let route = match state.try_borrow() {
-        Ok(s) => route(&s, url, options, body, body_kind, body_size),
-        Err(_) => return error_outcome(&reentered()),
-    };
+async fn web_fetch(state: Rc<RefCell<OpState>>, route: Route, id: u32) -> Outcome {
     match route {
         Route::Refused(outcome) => outcome,
         Route::Local(call, slots) => {
+            if may_call_inline(&state) {
+                if let Some(permit) = slots.try_acquire() {
+                    if was_aborted(&state, id) {
+                        return error_outcome(&aborted());
+                    }
+                    let result = call.within(run_deadline(&state)).make();
+                    drop(permit);
+                    return result.into();
+                }
+            }
             let Some(permit) = slots.acquire().await else {
                 return error_outcome(&no_slot());
             };
