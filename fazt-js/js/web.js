@@ -241,7 +241,8 @@ let signalCreate;
 let signalAbort;
 let responseState;
 let requestState;
-let requestCall;
+let requestParts;
+let headersOf;
 
 class Headers {
   // [name, value] pairs, names lowercased, in the order they were added.
@@ -254,6 +255,11 @@ class Headers {
 
   static {
     headersList = (h) => h.#list;
+    headersOf = (list) => {
+      const h = new Headers();
+      h.#list = list;
+      return h;
+    };
     setGuard = (h, guard) => {
       h.#guard = guard;
     };
@@ -360,6 +366,14 @@ class Headers {
 
 // The pairs a script iterates over: sorted by name, values of one name
 // joined with ", ", except `set-cookie`, whose values stay apart.
+// Whether a list of [name, value] pairs (names lowercased) has `name`.
+function listHas(list, name) {
+  for (let i = 0; i < list.length; i++) {
+    if (list[i][0] === name) return true;
+  }
+  return false;
+}
+
 function sortAndCombine(list) {
   const names = [];
   for (let i = 0; i < list.length; i++) {
@@ -892,69 +906,17 @@ class Request {
 
   constructor(input, init = undefined) {
     if (arguments.length === 0) throw new TypeErrorCtor("Request: 1 argument required");
-    if (init !== undefined && init !== null && typeof init !== "object") {
-      throw new TypeErrorCtor("Request: init must be an object");
-    }
-    this.#headers = new Headers();
-    let signal = null;
-    let inputBody = null;
-    if (input instanceof Request) {
-      this.#url = input.#url;
-      this.#method = input.#method;
-      this.#redirect = input.#redirect;
-      this.#auth = input.#auth;
-      this.#timeout = input.#timeout;
-      signal = input.#signal;
-      fillHeaders(this.#headers, input.#headers);
-      if (input.#state.body !== null && input.#state.used) {
-        throw new TypeErrorCtor("Request: the input's body has already been consumed");
-      }
-      inputBody = input.#state.body;
-    } else {
-      this.#url = parseRequestURL(input);
-    }
-    const o = init ?? {};
-    if (o.method !== undefined) {
-      const m = byteString(o.method, "method");
-      if (!isToken(m)) throw new TypeErrorCtor(`Request: ${JSONStringify(m)} is not a valid method`);
-      const upper = StringPrototypeToUpperCase(m);
-      if (ArrayPrototypeIndexOf(requestRules[2], upper) >= 0) {
-        throw new TypeErrorCtor(`Request: ${JSONStringify(m)} is a forbidden method`);
-      }
-      this.#method = ArrayPrototypeIndexOf(NORMALIZED_METHODS, upper) >= 0 ? upper : m;
-    }
-    if (o.redirect !== undefined) {
-      const r = StringCtor(o.redirect);
-      if (ArrayPrototypeIndexOf(REDIRECT_MODES, r) < 0) {
-        throw new TypeErrorCtor(`Request: ${JSONStringify(r)} is not a valid redirect mode`);
-      }
-      this.#redirect = r;
-    }
-    if (o.signal !== undefined) {
-      if (o.signal !== null && !(o.signal instanceof AbortSignal)) {
-        throw new TypeErrorCtor("Request: signal must be an AbortSignal");
-      }
-      signal = o.signal;
-    }
-    if (o.auth !== undefined && o.auth !== null) this.#auth = StringCtor(o.auth);
-    if (o.timeout !== undefined && o.timeout !== null) this.#timeout = NumberCtor(o.timeout);
-    if (o.headers !== undefined) {
-      const fresh = new Headers(o.headers);
-      this.#headers = fresh;
-    }
-    let body = inputBody;
-    if (o.body !== undefined && o.body !== null) body = extractBody(o.body);
-    else if (o.body === null) body = null;
-    if (body !== null && (this.#method === "GET" || this.#method === "HEAD")) {
-      throw new TypeErrorCtor("Request with GET/HEAD method cannot have body.");
-    }
-    if (body !== null && body.type !== null && !this.#headers.has("content-type")) {
-      ArrayPrototypePush(headersList(this.#headers), ["content-type", body.type]);
-    }
-    this.#state.body = body;
-    if (inputBody !== null && body === inputBody) input.#state.used = true;
+    const parts = requestParts(input, init);
+    this.#url = parts.url;
+    this.#method = parts.method;
+    this.#redirect = parts.redirect;
+    this.#auth = parts.auth;
+    this.#timeout = parts.timeout;
+    this.#headers = headersOf(parts.headers);
+    this.#state.body = parts.body;
     // A request's own signal follows the one it was given.
     this.#signal = signalCreate();
+    const signal = parts.signal;
     if (signal !== null) {
       if (signal.aborted) signalAbort(this.#signal, signal.reason);
       else signal.addEventListener("abort", () => signalAbort(this.#signal, signal.reason));
@@ -963,15 +925,79 @@ class Request {
 
   static {
     requestState = (r) => r.#state;
-    requestCall = (r) => ({
-      url: r.#url,
-      method: r.#method,
-      headers: r.#headers,
-      redirect: r.#redirect,
-      signal: r.#signal,
-      auth: r.#auth,
-      timeout: r.#timeout,
-    });
+    // What a request is made of, from the constructor's arguments, by the
+    // constructor's rules: `fetch` calls this without making the object.
+    // Taking the body of a Request `input` marks that body used.
+    requestParts = (input, init) => {
+      if (init !== undefined && init !== null && typeof init !== "object") {
+        throw new TypeErrorCtor("Request: init must be an object");
+      }
+      const parts = {
+        url: "",
+        method: "GET",
+        headers: null,
+        redirect: "follow",
+        signal: null,
+        auth: null,
+        timeout: null,
+        body: null,
+      };
+      let inputBody = null;
+      if (input instanceof Request) {
+        parts.url = input.#url;
+        parts.method = input.#method;
+        parts.redirect = input.#redirect;
+        parts.auth = input.#auth;
+        parts.timeout = input.#timeout;
+        parts.signal = input.#signal;
+        parts.headers = headersList(new Headers(input.#headers));
+        if (input.#state.body !== null && input.#state.used) {
+          throw new TypeErrorCtor("Request: the input's body has already been consumed");
+        }
+        inputBody = input.#state.body;
+      } else {
+        parts.url = parseRequestURL(input);
+      }
+      const o = init ?? {};
+      if (o.method !== undefined) {
+        const m = byteString(o.method, "method");
+        if (!isToken(m)) throw new TypeErrorCtor(`Request: ${JSONStringify(m)} is not a valid method`);
+        const upper = StringPrototypeToUpperCase(m);
+        if (ArrayPrototypeIndexOf(requestRules[2], upper) >= 0) {
+          throw new TypeErrorCtor(`Request: ${JSONStringify(m)} is a forbidden method`);
+        }
+        parts.method = ArrayPrototypeIndexOf(NORMALIZED_METHODS, upper) >= 0 ? upper : m;
+      }
+      if (o.redirect !== undefined) {
+        const r = StringCtor(o.redirect);
+        if (ArrayPrototypeIndexOf(REDIRECT_MODES, r) < 0) {
+          throw new TypeErrorCtor(`Request: ${JSONStringify(r)} is not a valid redirect mode`);
+        }
+        parts.redirect = r;
+      }
+      if (o.signal !== undefined) {
+        if (o.signal !== null && !(o.signal instanceof AbortSignal)) {
+          throw new TypeErrorCtor("Request: signal must be an AbortSignal");
+        }
+        parts.signal = o.signal;
+      }
+      if (o.auth !== undefined && o.auth !== null) parts.auth = StringCtor(o.auth);
+      if (o.timeout !== undefined && o.timeout !== null) parts.timeout = NumberCtor(o.timeout);
+      if (o.headers !== undefined) parts.headers = headersList(new Headers(o.headers));
+      else if (parts.headers === null) parts.headers = [];
+      let body = inputBody;
+      if (o.body !== undefined && o.body !== null) body = extractBody(o.body);
+      else if (o.body === null) body = null;
+      if (body !== null && (parts.method === "GET" || parts.method === "HEAD")) {
+        throw new TypeErrorCtor("Request with GET/HEAD method cannot have body.");
+      }
+      if (body !== null && body.type !== null && !listHas(parts.headers, "content-type")) {
+        ArrayPrototypePush(parts.headers, ["content-type", body.type]);
+      }
+      parts.body = body;
+      if (inputBody !== null && body === inputBody) input.#state.used = true;
+      return parts;
+    };
   }
 
   get method() {
@@ -1024,22 +1050,18 @@ bodyMethods(Request.prototype, (r) => requestState(r));
 let lastCall = 0;
 
 function fetch(input, init = undefined) {
-  let request;
+  // The request's parts, by the Request constructor's rules, without the
+  // object (nothing of it is reachable from the call).
+  let call;
   try {
-    request = new Request(input, init);
+    call = requestParts(input, init);
   } catch (e) {
     return PromiseReject(e);
   }
-  const call = requestCall(request);
   const signal = call.signal;
-  if (signal.aborted) return PromiseReject(signal.reason);
-  const state = requestState(request);
-  let body = [BODY_NONE, "", 0];
-  if (state.body !== null) {
-    state.used = true;
-    body = bytesBody(state.body.bytes);
-  }
-  const list = headersList(call.headers);
+  if (signal !== null && signal.aborted) return PromiseReject(signal.reason);
+  const body = call.body === null ? [BODY_NONE, "", 0] : bytesBody(call.body.bytes);
+  const list = call.headers;
   const headers = [];
   for (let i = 0; i < list.length; i++) headers[i] = [list[i][0], list[i][1]];
   const tooLarge = headersTooLarge(headers);
@@ -1055,6 +1077,13 @@ function fetch(input, init = undefined) {
     auth: call.auth,
   };
   const id = ++lastCall;
+  let made;
+  try {
+    made = op_fazt_web_fetch(call.url, args, body[1], body[0], body[2], id);
+  } catch (e) {
+    return PromiseReject(e);
+  }
+  if (signal === null) return PromisePrototypeThen(made, fetched);
   return new PromiseCtor((resolve, reject) => {
     let settled = false;
     const onAbort = () => {
@@ -1064,18 +1093,24 @@ function fetch(input, init = undefined) {
       reject(signal.reason);
     };
     signal.addEventListener("abort", onAbort);
-    PromisePrototypeThen(op_fazt_web_fetch(call.url, args, body[1], body[0], body[2], id), (out) => {
+    PromisePrototypeThen(made, (out) => {
       signal.removeEventListener("abort", onAbort);
       if (settled) return;
       settled = true;
-      if (typeof out[0] === "string") {
-        reject(netErrorFields(new TypeErrorCtor(out[1]), out));
-        return;
+      try {
+        resolve(fetched(out));
+      } catch (e) {
+        reject(e);
       }
-      responseRecord = out;
-      resolve(new Response());
     });
   });
+}
+
+// The Response for the op's record, or the refusal it holds, thrown.
+function fetched(out) {
+  if (typeof out[0] === "string") throw netErrorFields(new TypeErrorCtor(out[1]), out);
+  responseRecord = out;
+  return new Response();
 }
 
 // Takes the ops and puts the web's names on the global.

@@ -385,3 +385,70 @@ fn a_call_started_after_an_await_is_in_flight_with_the_first() {
     );
     assert!(v.as_u64().unwrap() < 550, "{v} ms");
 }
+
+/// What `fetch` sends is what `new Request(input, init)` holds, whether
+/// the script made the Request or `fetch` took the parts itself: method,
+/// headers, body and its content type; a Request input's body is used by
+/// the call; init overrides the Request's headers; a bad init rejects
+/// with the constructor's TypeError, and an aborted signal of a Request
+/// input rejects before anything is sent.
+#[test]
+fn fetch_sends_what_the_request_holds() {
+    let env = common::env(Limits::default(), EntryOverrides::default(), |seen| {
+        Reply::ok(
+            json!({
+                "method": seen.method,
+                "type": seen.header("content-type"),
+                "x": seen.header("x-one"),
+                "body": String::from_utf8_lossy(&seen.body),
+            })
+            .to_string(),
+        )
+    });
+    let v = env.value(
+        r#"
+        (async () => {
+          const echo = (r) => r.json();
+          const plain = await fetch("BASE/a", { method: "post", body: "hi" }).then(echo);
+          const req = new Request("BASE/b", { method: "PUT", body: "put", headers: { "x-one": "1" } });
+          const fromRequest = await fetch(req).then(echo);
+          const reuse = await fetch(req).then(() => "sent", (e) => [e.name, e.message]);
+          const req2 = new Request("BASE/c", { method: "POST", body: "p", headers: { "x-one": "1" } });
+          const overridden = await fetch(req2, { headers: { "x-one": "2" } }).then(echo);
+          const badInit = await fetch("BASE/d", 5).then(() => "sent", (e) => [e.name, e.message]);
+          const getBody = await fetch("BASE/d", { body: "x" }).then(() => "sent", (e) => e.name);
+          const c = new AbortController();
+          const req3 = new Request("BASE/e", { signal: c.signal });
+          c.abort();
+          const aborted = await fetch(req3).then(() => "sent", (e) => e.name);
+          return { plain, fromRequest, used: req.bodyUsed, reuse, overridden, badInit, getBody, aborted };
+        })()
+        "#,
+    );
+    assert_eq!(
+        v["plain"],
+        json!({"method": "POST", "type": "text/plain;charset=UTF-8", "x": null, "body": "hi"})
+    );
+    assert_eq!(
+        v["fromRequest"],
+        json!({"method": "PUT", "type": "text/plain;charset=UTF-8", "x": "1", "body": "put"})
+    );
+    assert_eq!(v["used"], json!(true));
+    assert_eq!(
+        v["reuse"],
+        json!([
+            "TypeError",
+            "Request: the input's body has already been consumed"
+        ])
+    );
+    assert_eq!(v["overridden"]["x"], json!("2"));
+    assert_eq!(v["overridden"]["body"], json!("p"));
+    assert_eq!(
+        v["badInit"],
+        json!(["TypeError", "Request: init must be an object"])
+    );
+    assert_eq!(v["getBody"], json!("TypeError"));
+    assert_eq!(v["aborted"], json!("AbortError"));
+    let sent: Vec<String> = env.up.seen().iter().map(|s| s.target.clone()).collect();
+    assert_eq!(sent, ["/a", "/b", "/c"], "nothing refused was sent");
+}
