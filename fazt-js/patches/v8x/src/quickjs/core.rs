@@ -2274,13 +2274,24 @@ thread_local! {
     const { RefCell::new(Vec::new()) };
 }
 
+// fazt patch: a source's lines are indexed when a line is first asked for (an error
+// quoting its code), not when it is registered: a runtime restored from a
+// snapshot registers every module source again, and none is read back on
+// most runs.
 struct ScriptSource {
   text: std::string::String,
-  line_ranges: Vec<std::ops::Range<usize>>,
+  line_ranges: std::cell::OnceCell<Vec<std::ops::Range<usize>>>,
 }
 
 impl ScriptSource {
   fn new(text: &str) -> Self {
+    Self {
+      text: text.to_string(),
+      line_ranges: std::cell::OnceCell::new(),
+    }
+  }
+
+  fn line_ranges(text: &str) -> Vec<std::ops::Range<usize>> {
     let mut line_ranges = Vec::new();
     let mut start = 0;
     for line in text.split_inclusive('\n') {
@@ -2295,16 +2306,14 @@ impl ScriptSource {
       line_ranges.push(start..end);
       start = next;
     }
-    Self {
-      text: text.to_string(),
-      line_ranges,
-    }
+    line_ranges
   }
 
   fn line(&self, line: i32) -> Option<&str> {
     let index = usize::try_from(line.checked_sub(1)?).ok()?;
     self
       .line_ranges
+      .get_or_init(|| Self::line_ranges(&self.text))
       .get(index)
       .map(|range| &self.text[range.clone()])
   }
@@ -2563,6 +2572,11 @@ pub(crate) fn register_script_source(filename: &str, source: &str) {
 pub(crate) fn replace_script_source(filename: &str, source: &str) {
   SCRIPT_SOURCES.with(|m| {
     let mut map = m.borrow_mut();
+    // fazt patch: the same text again (a restore registers every
+    // module's): kept.
+    if map.get(filename).is_some_and(|known| known.text == source) {
+      return;
+    }
     if map.len() > 256 && !map.contains_key(filename) {
       map.clear();
     }

@@ -2688,7 +2688,12 @@ pub(crate) fn register_module_source(name: &str, source: &str) {
   }
   super::core::register_script_source(name, source);
   MODULE_SOURCES_BY_NAME.with(|t| {
-    t.borrow_mut().insert(name.to_string(), source.to_string());
+    let mut t = t.borrow_mut();
+    // fazt patch: the same text again (a restore registers every
+    // module's) is not copied again.
+    if t.get(name).is_none_or(|known| known != source) {
+      t.insert(name.to_string(), source.to_string());
+    }
   });
 }
 

@@ -40959,6 +40959,58 @@ static void JS_CollectSnapshotIntrinsics(JSSnapshotIntrinsicCollector *s,
         p->class_id == JS_CLASS_C_FUNCTION_DATA)
         JS_RegisterSnapshotIntrinsic(s, value);
 
+    if (!p->is_exotic) {
+        /* fazt patch: an ordinary object: its own properties are its shape's, read in
+           place rather than listed and looked up one by one. The order is
+           the shape's; creation and restore both walk this way. A lazily
+           made property is made, as reading it would. Each step re-reads
+           the shape: making a property may grow it. */
+        for (i = 0; i < p->shape->prop_count; i++) {
+            JSShapeProperty *prs = &get_shape_prop(p->shape)[i];
+            JSProperty *pr = &p->prop[i];
+            JSValue v = JS_UNDEFINED, g = JS_UNDEFINED, st = JS_UNDEFINED;
+
+            if (prs->atom == JS_ATOM_NULL)
+                continue;
+            switch (prs->flags & JS_PROP_TMASK) {
+            case JS_PROP_GETSET:
+                if (pr->u.getset.getter)
+                    g = js_dup(JS_MKPTR(JS_TAG_OBJECT, pr->u.getset.getter));
+                if (pr->u.getset.setter)
+                    st = js_dup(JS_MKPTR(JS_TAG_OBJECT, pr->u.getset.setter));
+                break;
+            case JS_PROP_VARREF:
+                v = js_dup(*pr->u.var_ref->pvalue);
+                break;
+            case JS_PROP_AUTOINIT:
+                memset(&desc, 0, sizeof(desc));
+                desc.value = JS_UNDEFINED;
+                desc.getter = JS_UNDEFINED;
+                desc.setter = JS_UNDEFINED;
+                ret = JS_GetOwnProperty(s->ctx, &desc, value, prs->atom);
+                if (ret > 0) {
+                    v = desc.value;
+                    g = desc.getter;
+                    st = desc.setter;
+                } else if (ret < 0) {
+                    JSValue exc = JS_GetException(s->ctx);
+                    JS_FreeValue(s->ctx, exc);
+                }
+                break;
+            default:
+                v = js_dup(pr->u.value);
+                break;
+            }
+            JS_CollectSnapshotIntrinsics(s, v, depth + 1);
+            JS_CollectSnapshotIntrinsics(s, g, depth + 1);
+            JS_CollectSnapshotIntrinsics(s, st, depth + 1);
+            JS_FreeValue(s->ctx, v);
+            JS_FreeValue(s->ctx, g);
+            JS_FreeValue(s->ctx, st);
+        }
+        goto proto;
+    }
+
     ret = JS_GetOwnPropertyNames(s->ctx, &props, &len, value,
                                  JS_GPN_STRING_MASK | JS_GPN_SYMBOL_MASK |
                                  JS_GPN_PRIVATE_MASK);
