@@ -106,23 +106,11 @@ impl EgressClient {
         mut budget: Charge<'_>,
     ) -> Result<Response, NetError> {
         let started = Instant::now();
-        // Only what passed its check is logged, bounded: a script chooses
-        // the method, host and path it calls.
-        let url_ok = self
-            .policy()
-            .limits()
-            .check_url_length(req.url.len())
-            .is_ok();
-        let (host, path) = if url_ok {
-            log_host_path(&req.url)
-        } else {
-            (String::new(), String::new())
-        };
         let mut log = LogEntry {
             app: app.map(str::to_string),
-            host: log_field(&host),
+            host: String::new(),
             method: NO_METHOD.to_string(),
-            path: log_field(&path),
+            path: String::new(),
             status: None,
             error: None,
             duration_ms: 0,
@@ -133,7 +121,22 @@ impl EgressClient {
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, millis),
         };
-        let result = self.make_call(app, req, &mut budget, &mut log);
+        let mut req = req;
+        let result = self.make_call(app, &mut req, &mut budget, &mut log);
+        // A call refused before its URL passed the policy is logged with
+        // the host and path as given, if its URL is within the length
+        // limit (a script chooses them; fields are bounded).
+        if log.host.is_empty()
+            && self
+                .policy()
+                .limits()
+                .check_url_length(req.url.len())
+                .is_ok()
+        {
+            let (host, path) = log_host_path(&req.url);
+            log.host = log_field(&host);
+            log.path = log_field(&path);
+        }
         log.duration_ms = millis(started.elapsed());
         match &result {
             Ok(r) => {
@@ -152,7 +155,7 @@ impl EgressClient {
     fn make_call(
         &self,
         app: Option<&str>,
-        req: Request,
+        req: &mut Request,
         budget: &mut Charge<'_>,
         log: &mut LogEntry,
     ) -> Result<Response, NetError> {
@@ -233,7 +236,7 @@ impl EgressClient {
         let outgoing = Outgoing {
             method,
             headers,
-            body: req.body,
+            body: req.body.take(),
         };
         let result = call.run(approved, outgoing, injection.as_ref());
         budget.with(|b| b.end_flight(Instant::now()));
