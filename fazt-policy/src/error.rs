@@ -210,6 +210,13 @@ pub enum NetError {
         /// The limit in force.
         max: u32,
     },
+    /// The process already waits on the system resolver for `max` names
+    /// (lookups that outlived their calls hold a thread each until the
+    /// resolver gives up).
+    LookupsInFlight {
+        /// The limit in force.
+        max: u32,
+    },
     /// Less than `min_net_time` of the request's budget is left.
     BudgetExhausted {
         /// Budget left, in milliseconds.
@@ -352,7 +359,10 @@ impl NetError {
             | RedirectNotAllowed { .. }
             | SecretWouldLeave { .. } => ErrorCode::Blocked,
             Timeout { .. } | DnsTimeout { .. } => ErrorCode::Timeout,
-            CallLimit { .. } | AppConcurrency { .. } | GlobalConcurrency { .. } => ErrorCode::Limit,
+            CallLimit { .. }
+            | AppConcurrency { .. }
+            | GlobalConcurrency { .. }
+            | LookupsInFlight { .. } => ErrorCode::Limit,
             BudgetExhausted { .. } => ErrorCode::Budget,
             RequestBodyTooLarge { .. }
             | ResponseTooLarge { .. }
@@ -380,6 +390,7 @@ impl NetError {
             self,
             NetError::AppConcurrency { .. }
                 | NetError::GlobalConcurrency { .. }
+                | NetError::LookupsInFlight { .. }
                 | NetError::BudgetExhausted { .. }
                 | NetError::RateLimited { .. }
         )
@@ -405,6 +416,7 @@ impl NetError {
             CallLimit { .. } => "max_calls",
             AppConcurrency { .. } => "app_concurrency",
             GlobalConcurrency { .. } => "concurrency",
+            LookupsInFlight { .. } => "lookups",
             BudgetExhausted { .. } => "budget",
             RequestBodyTooLarge { .. } => "max_request_body",
             ResponseTooLarge { .. } => "max_response",
@@ -509,6 +521,7 @@ impl NetError {
             other @ (IpLiteral { .. }
             | CallLimit { .. }
             | GlobalConcurrency { .. }
+            | LookupsInFlight { .. }
             | BudgetExhausted { .. }
             | UrlTooLong { .. }
             | RequestBodyTooLarge { .. }) => other,
@@ -604,6 +617,10 @@ impl NetError {
             GlobalConcurrency { max } => {
                 write!(f, "{max} calls already in flight (concurrency)")
             }
+            LookupsInFlight { max } => write!(
+                f,
+                "{max} name lookups already waiting on the system resolver (lookups)"
+            ),
             BudgetExhausted { left_ms, needed_ms } => write!(
                 f,
                 "network budget exhausted: {left_ms} ms left, {needed_ms} ms needed to start a call"

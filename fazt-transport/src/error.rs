@@ -159,6 +159,9 @@ impl LookupError {
                 reason: "no addresses".into(),
             },
             LookupError::Failed(reason) => NetError::Dns { host, reason },
+            LookupError::Busy { max } => NetError::LookupsInFlight {
+                max: u32::try_from(max).unwrap_or(u32::MAX),
+            },
         }
     }
 }

@@ -49,4 +49,4 @@ pub use client::EgressClient;
 pub use error::TransportError;
 pub use log::TracingSink;
 pub use request::{RedirectMode, Request, Response};
-pub use resolve::{LookupError, NameLookup, StaticLookup, SystemLookup};
+pub use resolve::{LookupError, NameLookup, StaticLookup, SystemLookup, MAX_LOOKUP_THREADS};

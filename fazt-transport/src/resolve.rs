@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,6 +31,12 @@ pub enum LookupError {
     Timeout,
     /// The resolver failed.
     Failed(String),
+    /// [`MAX_LOOKUP_THREADS`] lookups were already waiting on the system
+    /// resolver.
+    Busy {
+        /// The limit in force.
+        max: usize,
+    },
 }
 
 /// Looks a host name up. Implementations must not consult anything the
@@ -54,17 +61,72 @@ impl NameLookup for SystemLookup {
         };
         let addrs = match timeout {
             None => lookup()?,
-            Some(t) => {
-                let (tx, rx) = mpsc::sync_channel(1);
-                std::thread::spawn(move || tx.send(lookup()));
-                rx.recv_timeout(t).map_err(|_| LookupError::Timeout)??
-            }
+            Some(t) => SYSTEM_LOOKUP_THREADS.run(lookup, t)?,
         };
         if addrs.is_empty() {
             Err(LookupError::NotFound)
         } else {
             Ok(addrs)
         }
+    }
+}
+
+/// The most lookups waiting on the system resolver at once, in the process.
+/// A lookup runs on a helper thread so that its call's deadline holds, and a
+/// lookup that outlives its call keeps that thread until the resolver gives
+/// up (seconds, when a name server does not answer): past this many, a
+/// lookup is refused (`NET_LIMIT`, retryable, rule `lookups`) instead of
+/// starting one more thread, so slow name servers cannot pile up threads
+/// until the host can start none.
+pub const MAX_LOOKUP_THREADS: usize = 64;
+
+static SYSTEM_LOOKUP_THREADS: LookupThreads = LookupThreads::new(MAX_LOOKUP_THREADS);
+
+/// Helper threads for lookups with a timeout, counted while they run.
+#[derive(Debug)]
+struct LookupThreads {
+    live: AtomicUsize,
+    max: usize,
+}
+
+/// One of [`LookupThreads`]' places, given back when its thread ends (or
+/// could not start).
+struct LookupThread(&'static LookupThreads);
+
+impl Drop for LookupThread {
+    fn drop(&mut self) {
+        self.0.live.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl LookupThreads {
+    const fn new(max: usize) -> Self {
+        LookupThreads {
+            live: AtomicUsize::new(0),
+            max,
+        }
+    }
+
+    /// Runs `lookup` on a helper thread and waits at most `timeout` for it.
+    fn run(
+        &'static self,
+        lookup: impl FnOnce() -> Result<Vec<IpAddr>, LookupError> + Send + 'static,
+        timeout: Duration,
+    ) -> Result<Vec<IpAddr>, LookupError> {
+        if self.live.fetch_add(1, Ordering::AcqRel) >= self.max {
+            self.live.fetch_sub(1, Ordering::AcqRel);
+            return Err(LookupError::Busy { max: self.max });
+        }
+        let place = LookupThread(self);
+        let (tx, rx) = mpsc::sync_channel(1);
+        std::thread::Builder::new()
+            .name("fazt-lookup".into())
+            .spawn(move || {
+                let _place = place;
+                let _ = tx.send(lookup());
+            })
+            .map_err(|e| LookupError::Failed(format!("no thread for the lookup: {e}")))?;
+        rx.recv_timeout(timeout).map_err(|_| LookupError::Timeout)?
     }
 }
 
@@ -150,4 +212,81 @@ impl Resolver for CheckingResolver {
 /// [`crate::error::from_ureq`].
 pub(crate) fn wrap(e: NetError) -> ureq::Error {
     ureq::Error::Other(Box::new(e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Condvar, Mutex};
+    use std::time::Instant;
+
+    /// Lookups whose name server never answers outlive their calls: they
+    /// hold at most `max` threads, and the next ones are refused at once
+    /// instead of starting more. The places come back when the resolver
+    /// finally answers.
+    #[test]
+    fn lookups_that_outlive_their_calls_hold_at_most_max_threads() {
+        static THREADS: LookupThreads = LookupThreads::new(8);
+        let gate = Arc::new((Mutex::new(false), Condvar::new()));
+        let running = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let answers: Vec<_> = (0..20)
+            .map(|_| {
+                let (gate, running, peak) = (gate.clone(), running.clone(), peak.clone());
+                THREADS.run(
+                    move || {
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        peak.fetch_max(now, Ordering::SeqCst);
+                        let (open, changed) = &*gate;
+                        let mut open = open.lock().unwrap();
+                        while !*open {
+                            open = changed.wait(open).unwrap();
+                        }
+                        running.fetch_sub(1, Ordering::SeqCst);
+                        Ok(vec![])
+                    },
+                    Duration::from_millis(5),
+                )
+            })
+            .collect();
+        assert!(
+            answers[..8].iter().all(|a| *a == Err(LookupError::Timeout)),
+            "{answers:?}"
+        );
+        assert!(
+            answers[8..]
+                .iter()
+                .all(|a| *a == Err(LookupError::Busy { max: 8 })),
+            "{answers:?}"
+        );
+        assert!(
+            peak.load(Ordering::SeqCst) <= 8,
+            "{} threads",
+            peak.load(Ordering::SeqCst)
+        );
+        *gate.0.lock().unwrap() = true;
+        gate.1.notify_all();
+        let waited = Instant::now();
+        while THREADS.live.load(Ordering::SeqCst) > 0 {
+            assert!(
+                waited.elapsed() < Duration::from_secs(10),
+                "the places came back"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        assert_eq!(
+            THREADS.run(move || Ok(vec![ip]), Duration::from_secs(5)),
+            Ok(vec![ip])
+        );
+        // The refusal a call gets.
+        let e = LookupError::Busy { max: 8 }.into_net_error("api.example.com");
+        assert_eq!(e.code(), fazt_policy::ErrorCode::Limit);
+        assert!(e.is_retryable());
+        assert_eq!(e.rule(), "lookups");
+        assert_eq!(
+            e.to_string(),
+            "NET_LIMIT: 8 name lookups already waiting on the system resolver (lookups)"
+        );
+    }
 }
