@@ -3723,6 +3723,14 @@ fn record_snapshot_function(
   if key == 0 {
     return;
   }
+  // fazt patch: only a snapshot creator serializes native functions, and
+  // so reads this table; other isolates (every runtime restored from a
+  // snapshot) made ~400 entries each, never removed, keyed by addresses
+  // that later objects reuse.
+  let isolate = super::core::current_iso();
+  if isolate.is_null() || !super::core::iso_state(isolate).is_snapshot_creator {
+    return;
+  }
   SNAPSHOT_FUNCTIONS.with(|m| {
     m.borrow_mut().insert(
       key,
