@@ -28,6 +28,7 @@ import {
 // The ops, handed over by prelude.js (see installWeb).
 let op_fazt_web_fetch;
 let op_fazt_web_fetch_abort;
+let op_fazt_web_fetch_done;
 let op_fazt_timer_set;
 let op_fazt_timer_wait;
 let op_fazt_parse_url;
@@ -1083,7 +1084,12 @@ function fetch(input, init = undefined) {
   } catch (e) {
     return PromiseReject(e);
   }
-  if (signal === null) return PromisePrototypeThen(made, fetched);
+  if (signal === null) {
+    return PromisePrototypeThen(made, (out) => {
+      op_fazt_web_fetch_done();
+      return fetched(out);
+    });
+  }
   return new PromiseCtor((resolve, reject) => {
     let settled = false;
     const onAbort = () => {
@@ -1094,6 +1100,7 @@ function fetch(input, init = undefined) {
     };
     signal.addEventListener("abort", onAbort);
     PromisePrototypeThen(made, (out) => {
+      op_fazt_web_fetch_done();
       signal.removeEventListener("abort", onAbort);
       if (settled) return;
       settled = true;
@@ -1117,6 +1124,7 @@ function fetched(out) {
 export function installWeb(ops) {
   op_fazt_web_fetch = ops.op_fazt_web_fetch;
   op_fazt_web_fetch_abort = ops.op_fazt_web_fetch_abort;
+  op_fazt_web_fetch_done = ops.op_fazt_web_fetch_done;
   op_fazt_timer_set = ops.op_fazt_timer_set;
   op_fazt_timer_wait = ops.op_fazt_timer_wait;
   op_fazt_parse_url = ops.op_fazt_parse_url;

@@ -131,6 +131,7 @@ deno_core::extension!(
         op::op_fazt_fetch,
         op::op_fazt_web_fetch,
         op::op_fazt_web_fetch_abort,
+        op::op_fazt_web_fetch_done,
         op::op_fazt_invalid_option,
         op::op_fazt_console,
         op::op_fazt_max_request_body,

@@ -679,10 +679,7 @@ pub(crate) fn op_fazt_web_fetch(
             Err(_) => Route::Refused(error_outcome(&reentered())),
         }
     };
-    let pending = match route {
-        Route::Refused(_) => None,
-        _ => Some(WebCallsPending::count(&state)),
-    };
+    WebCallsPending::count(&state);
     async move {
         if let Route::Refused(outcome) = route {
             return outcome;
@@ -692,7 +689,6 @@ pub(crate) fn op_fazt_web_fetch(
         // poll, from the event loop, when every call the script started in
         // that turn (its microtasks included) is counted.
         NextPoll(false).await;
-        let _pending = pending;
         web_fetch(state, route, id).await
     }
 }
@@ -716,45 +712,48 @@ impl std::future::Future for NextPoll {
     }
 }
 
-/// The run's web fetches started and not yet answered: one of them counted
-/// while its op is pending, uncounted when it ends or is dropped.
-#[derive(Debug)]
-struct WebCallsPending(Option<Rc<std::cell::Cell<usize>>>);
+/// The run's web fetches whose answer the script has not yet received:
+/// counted when the op is called, uncounted by js/web.js when the op's
+/// promise settles ([`op_fazt_web_fetch_done`]), not when the call ends.
+/// A call answered while the script's turn still runs stays counted until
+/// the script has seen the answer, so a call started in that turn is not
+/// taken for one alone in flight while that answer's continuation (which
+/// may start another call or abort this one) waits for it.
+#[derive(Debug, Default)]
+struct WebCallsPending(std::cell::Cell<usize>);
 
 impl WebCallsPending {
-    /// Counts a call in the run `state` belongs to.
-    fn count(state: &Rc<RefCell<OpState>>) -> Self {
+    /// Counts a call of the run `state` belongs to.
+    fn count(state: &Rc<RefCell<OpState>>) {
         let Ok(mut s) = state.try_borrow_mut() else {
-            return WebCallsPending(None);
+            return;
         };
-        if !s.has::<WebCallsPendingCount>() {
-            s.put(WebCallsPendingCount::default());
+        if !s.has::<WebCallsPending>() {
+            s.put(WebCallsPending::default());
         }
-        let count = Rc::clone(&s.borrow::<WebCallsPendingCount>().0);
+        let count = &s.borrow::<WebCallsPending>().0;
         count.set(count.get() + 1);
-        WebCallsPending(Some(count))
     }
 }
 
-impl Drop for WebCallsPending {
-    fn drop(&mut self) {
-        if let Some(count) = &self.0 {
-            count.set(count.get().saturating_sub(1));
-        }
+/// The script received the answer of one of its web fetches
+/// ([`WebCallsPending`]).
+#[op2(fast)]
+pub(crate) fn op_fazt_web_fetch_done(state: &mut OpState) {
+    if let Some(pending) = state.try_borrow::<WebCallsPending>() {
+        pending.0.set(pending.0.get().saturating_sub(1));
     }
 }
-
-/// How many of the run's web fetches are pending ([`WebCallsPending`]).
-#[derive(Debug, Default)]
-struct WebCallsPendingCount(Rc<std::cell::Cell<usize>>);
 
 /// Whether a web fetch may be made on the script's own thread, blocking
 /// the event loop until it is answered, instead of being handed to a call
 /// thread (which costs two thread wake-ups, tens of microseconds each on a
 /// VM): only when nothing else of the run could need the loop meanwhile.
-/// That is: it is the run's only pending web fetch (every call the script
-/// started in the same turn is already counted), and no timer is set (a
-/// timer is what could abort it, or start another call, while it is in
+/// That is: it is the only web fetch of the run whose answer the script
+/// has not yet received ([`WebCallsPending`]: every call the script started
+/// in the same turn is counted, and so is every call answered but not yet
+/// seen, whose continuation could abort this one or start another), and no
+/// timer is set (a timer is the other thing that could, while it is in
 /// flight). Its deadline is the run's at most, as a blocking
 /// `fazt.net.fetch`'s is. An embedder's own async ops in the same runtime
 /// are not seen: they keep going on their own threads, and are answered
@@ -764,7 +763,7 @@ fn may_call_inline(state: &Rc<RefCell<OpState>>) -> bool {
         return false;
     };
     let alone = s
-        .try_borrow::<WebCallsPendingCount>()
+        .try_borrow::<WebCallsPending>()
         .is_some_and(|c| c.0.get() == 1);
     let no_timer = s
         .try_borrow::<Timer>()

@@ -28,6 +28,7 @@ pub const ALLOWED_OPS: &[&str] = &[
     "op_fazt_fetch",
     "op_fazt_web_fetch",
     "op_fazt_web_fetch_abort",
+    "op_fazt_web_fetch_done",
     "op_fazt_timer_set",
     "op_fazt_timer_wait",
     "op_fazt_parse_url",

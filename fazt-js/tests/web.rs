@@ -452,3 +452,56 @@ fn fetch_sends_what_the_request_holds() {
     let sent: Vec<String> = env.up.seen().iter().map(|s| s.target.clone()).collect();
     assert_eq!(sent, ["/a", "/b", "/c"], "nothing refused was sent");
 }
+
+/// A call answered while the script's turn is still running is not alone
+/// in flight until the script has seen its answer: its continuation may
+/// start another call, which must then overlap with a call started in
+/// that turn, not wait for it.
+#[test]
+fn an_answered_call_whose_continuation_has_not_run_is_still_in_flight() {
+    let env = env(&[("exec_timeout_ms", 10000), ("budget_ms", 10000)]);
+    let v = env.value(
+        r#"
+        (async () => {
+          const t0 = Date.now();
+          const z = fetch("BASE/slow/100");
+          const q = fetch("BASE/slow/0");
+          const zDone = z.then(() => fetch("BASE/slow/1000?b"));
+          await q;
+          // Still in this turn when z's answer arrives.
+          const until = Date.now() + 400;
+          while (Date.now() < until) {}
+          const a = fetch("BASE/slow/1000?a");
+          await Promise.all([a, zDone]);
+          return Date.now() - t0;
+        })()
+        "#,
+    );
+    // Overlapping: ~1.4 s; one after the other: ~2.4 s.
+    assert!(v.as_u64().unwrap() < 2000, "{v} ms");
+}
+
+/// An abort in the continuation of a call answered during the script's
+/// turn still aborts a call started in that turn.
+#[test]
+fn an_abort_in_an_answered_calls_continuation_still_aborts() {
+    let env = env(&[("exec_timeout_ms", 10000), ("budget_ms", 10000)]);
+    let v = env.value(
+        r#"
+        (async () => {
+          const c = new AbortController();
+          const z = fetch("BASE/slow/100");
+          const q = fetch("BASE/slow/0");
+          z.then(() => c.abort());
+          await q;
+          const until = Date.now() + 400;
+          while (Date.now() < until) {}
+          const t1 = Date.now();
+          const r = await fetch("BASE/slow/2000", { signal: c.signal }).then(() => "made", (e) => e.name);
+          return [r, Date.now() - t1];
+        })()
+        "#,
+    );
+    assert_eq!(v[0], json!("AbortError"), "{v}");
+    assert!(v[1].as_u64().unwrap() < 1000, "{v}");
+}
