@@ -116,7 +116,9 @@ impl Call<'_> {
             .configure_request(wire)
             .timeout_global(Some(remaining))
             .build();
-        self.agent.run(wire).map_err(|e| from_ureq(e, &ctx))
+        // ureq asks the resolver on this thread: its lookups count as the
+        // app's.
+        crate::resolve::for_app(self.app, || self.agent.run(wire)).map_err(|e| from_ureq(e, &ctx))
     }
 
     /// Reads the body under the target's cap.

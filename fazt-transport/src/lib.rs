@@ -49,4 +49,7 @@ pub use client::EgressClient;
 pub use error::TransportError;
 pub use log::TracingSink;
 pub use request::{RedirectMode, Request, Response};
-pub use resolve::{LookupError, NameLookup, StaticLookup, SystemLookup, MAX_LOOKUP_THREADS};
+pub use resolve::{
+    LookupError, NameLookup, StaticLookup, SystemLookup, MAX_LOOKUP_THREADS,
+    MAX_LOOKUP_THREADS_PER_APP,
+};

@@ -32,7 +32,7 @@ pub enum LookupError {
     /// The resolver failed.
     Failed(String),
     /// [`MAX_LOOKUP_THREADS`] lookups were already waiting on the system
-    /// resolver.
+    /// resolver, or [`MAX_LOOKUP_THREADS_PER_APP`] of the calling app's.
     Busy {
         /// The limit in force.
         max: usize,
@@ -61,7 +61,7 @@ impl NameLookup for SystemLookup {
         };
         let addrs = match timeout {
             None => lookup()?,
-            Some(t) => SYSTEM_LOOKUP_THREADS.run(lookup, t)?,
+            Some(t) => SYSTEM_LOOKUP_THREADS.run(&lookup_app(), lookup, t)?,
         };
         if addrs.is_empty() {
             Err(LookupError::NotFound)
@@ -80,44 +80,123 @@ impl NameLookup for SystemLookup {
 /// until the host can start none.
 pub const MAX_LOOKUP_THREADS: usize = 64;
 
-static SYSTEM_LOOKUP_THREADS: LookupThreads = LookupThreads::new(MAX_LOOKUP_THREADS);
+/// The most of [`MAX_LOOKUP_THREADS`] one app's calls may hold (calls made
+/// without an app share one such share): an app whose names resolve
+/// through a name server that never answers fills its own share, not the
+/// others'.
+pub const MAX_LOOKUP_THREADS_PER_APP: usize = 16;
 
-/// Helper threads for lookups with a timeout, counted while they run.
+static SYSTEM_LOOKUP_THREADS: LookupThreads =
+    LookupThreads::new(MAX_LOOKUP_THREADS, MAX_LOOKUP_THREADS_PER_APP);
+
+thread_local! {
+    /// The app whose call is being made on this thread (ureq asks the
+    /// resolver on the calling thread): set by the transport around each
+    /// hop ([`for_app`]), read by [`SystemLookup`].
+    static LOOKUP_APP: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// Runs `f` with lookups on this thread counted as `app`'s.
+pub(crate) fn for_app<T>(app: Option<&str>, f: impl FnOnce() -> T) -> T {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            LOOKUP_APP.with(|a| a.borrow_mut().clear());
+        }
+    }
+    LOOKUP_APP.with(|a| {
+        let mut a = a.borrow_mut();
+        a.clear();
+        a.push_str(app.unwrap_or(""));
+    });
+    let _reset = Reset;
+    f()
+}
+
+/// The app lookups on this thread are counted as (`""`: none).
+fn lookup_app() -> String {
+    LOOKUP_APP.with(|a| a.borrow().clone())
+}
+
+/// Helper threads for lookups with a timeout, counted while they run, in
+/// all and per app.
 #[derive(Debug)]
 struct LookupThreads {
     live: AtomicUsize,
     max: usize,
+    per_app: std::sync::Mutex<Option<HashMap<String, usize>>>,
+    max_per_app: usize,
 }
 
 /// One of [`LookupThreads`]' places, given back when its thread ends (or
 /// could not start).
-struct LookupThread(&'static LookupThreads);
+struct LookupThread {
+    threads: &'static LookupThreads,
+    app: String,
+}
 
 impl Drop for LookupThread {
     fn drop(&mut self) {
-        self.0.live.fetch_sub(1, Ordering::AcqRel);
+        self.threads.live.fetch_sub(1, Ordering::AcqRel);
+        let mut per_app = self.threads.per_app();
+        if let Some(map) = per_app.as_mut() {
+            if let Some(n) = map.get_mut(&self.app) {
+                *n -= 1;
+                if *n == 0 {
+                    map.remove(&self.app);
+                }
+            }
+        }
     }
 }
 
 impl LookupThreads {
-    const fn new(max: usize) -> Self {
+    const fn new(max: usize, max_per_app: usize) -> Self {
         LookupThreads {
             live: AtomicUsize::new(0),
             max,
+            per_app: std::sync::Mutex::new(None),
+            max_per_app,
         }
     }
 
-    /// Runs `lookup` on a helper thread and waits at most `timeout` for it.
-    fn run(
-        &'static self,
-        lookup: impl FnOnce() -> Result<Vec<IpAddr>, LookupError> + Send + 'static,
-        timeout: Duration,
-    ) -> Result<Vec<IpAddr>, LookupError> {
+    fn per_app(&self) -> std::sync::MutexGuard<'_, Option<HashMap<String, usize>>> {
+        self.per_app
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Takes a place for one of `app`'s lookups, or says which limit is
+    /// full.
+    fn take(&'static self, app: &str) -> Result<LookupThread, LookupError> {
+        let mut per_app = self.per_app();
+        let map = per_app.get_or_insert_with(HashMap::new);
+        let held = map.get(app).copied().unwrap_or(0);
+        if held >= self.max_per_app {
+            return Err(LookupError::Busy {
+                max: self.max_per_app,
+            });
+        }
         if self.live.fetch_add(1, Ordering::AcqRel) >= self.max {
             self.live.fetch_sub(1, Ordering::AcqRel);
             return Err(LookupError::Busy { max: self.max });
         }
-        let place = LookupThread(self);
+        map.insert(app.to_string(), held + 1);
+        Ok(LookupThread {
+            threads: self,
+            app: app.to_string(),
+        })
+    }
+
+    /// Runs `lookup` for `app` on a helper thread and waits at most
+    /// `timeout` for it.
+    fn run(
+        &'static self,
+        app: &str,
+        lookup: impl FnOnce() -> Result<Vec<IpAddr>, LookupError> + Send + 'static,
+        timeout: Duration,
+    ) -> Result<Vec<IpAddr>, LookupError> {
+        let place = self.take(app)?;
         let (tx, rx) = mpsc::sync_channel(1);
         std::thread::Builder::new()
             .name("fazt-lookup".into())
@@ -220,45 +299,61 @@ mod tests {
     use std::sync::{Condvar, Mutex};
     use std::time::Instant;
 
+    /// A lookup whose name server never answers (until `gate` opens),
+    /// counting the helper threads running it in `running` and their peak
+    /// in `peak`.
+    fn stuck(
+        gate: &Arc<(Mutex<bool>, Condvar)>,
+        running: &Arc<AtomicUsize>,
+        peak: &Arc<AtomicUsize>,
+    ) -> impl FnOnce() -> Result<Vec<IpAddr>, LookupError> + Send + 'static {
+        let (gate, running, peak) = (gate.clone(), running.clone(), peak.clone());
+        move || {
+            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+            peak.fetch_max(now, Ordering::SeqCst);
+            let (open, changed) = &*gate;
+            let mut open = open.lock().unwrap();
+            while !*open {
+                open = changed.wait(open).unwrap();
+            }
+            running.fetch_sub(1, Ordering::SeqCst);
+            Ok(vec![])
+        }
+    }
+
     /// Lookups whose name server never answers outlive their calls: they
-    /// hold at most `max` threads, and the next ones are refused at once
-    /// instead of starting more. The places come back when the resolver
-    /// finally answers.
+    /// hold at most `max` threads in all and `max_per_app` per app, the
+    /// next ones are refused at once instead of starting more, and one
+    /// app's full share leaves the others theirs. The places come back when
+    /// the resolver finally answers.
     #[test]
     fn lookups_that_outlive_their_calls_hold_at_most_max_threads() {
-        static THREADS: LookupThreads = LookupThreads::new(8);
+        static THREADS: LookupThreads = LookupThreads::new(8, 3);
         let gate = Arc::new((Mutex::new(false), Condvar::new()));
         let running = Arc::new(AtomicUsize::new(0));
         let peak = Arc::new(AtomicUsize::new(0));
-        let answers: Vec<_> = (0..20)
-            .map(|_| {
-                let (gate, running, peak) = (gate.clone(), running.clone(), peak.clone());
-                THREADS.run(
-                    move || {
-                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
-                        peak.fetch_max(now, Ordering::SeqCst);
-                        let (open, changed) = &*gate;
-                        let mut open = open.lock().unwrap();
-                        while !*open {
-                            open = changed.wait(open).unwrap();
-                        }
-                        running.fetch_sub(1, Ordering::SeqCst);
-                        Ok(vec![])
-                    },
-                    Duration::from_millis(5),
-                )
-            })
+        let short = Duration::from_millis(5);
+        let run = |app: &str| THREADS.run(app, stuck(&gate, &running, &peak), short);
+        let busy_app = Err(LookupError::Busy { max: 3 });
+        let busy_all = Err(LookupError::Busy { max: 8 });
+        // One app: three places, then refused.
+        let shop: Vec<_> = (0..6).map(|_| run("shop")).collect();
+        assert!(
+            shop[..3].iter().all(|a| *a == Err(LookupError::Timeout)),
+            "{shop:?}"
+        );
+        assert!(shop[3..].iter().all(|a| *a == busy_app), "{shop:?}");
+        // The others still have theirs, until all eight are taken.
+        let others: Vec<_> = ["a", "a", "a", "b", "b", "c", "d"]
+            .iter()
+            .map(|app| run(app))
             .collect();
         assert!(
-            answers[..8].iter().all(|a| *a == Err(LookupError::Timeout)),
-            "{answers:?}"
+            others[..5].iter().all(|a| *a == Err(LookupError::Timeout)),
+            "{others:?}"
         );
-        assert!(
-            answers[8..]
-                .iter()
-                .all(|a| *a == Err(LookupError::Busy { max: 8 })),
-            "{answers:?}"
-        );
+        assert_eq!(others[5], busy_all, "{others:?}");
+        assert_eq!(others[6], busy_all, "{others:?}");
         assert!(
             peak.load(Ordering::SeqCst) <= 8,
             "{} threads",
@@ -274,9 +369,10 @@ mod tests {
             );
             std::thread::sleep(Duration::from_millis(1));
         }
+        assert_eq!(THREADS.per_app().as_ref().map(HashMap::len), Some(0));
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         assert_eq!(
-            THREADS.run(move || Ok(vec![ip]), Duration::from_secs(5)),
+            THREADS.run("shop", move || Ok(vec![ip]), Duration::from_secs(5)),
             Ok(vec![ip])
         );
         // The refusal a call gets.
@@ -288,5 +384,15 @@ mod tests {
             e.to_string(),
             "NET_LIMIT: 8 name lookups already waiting on the system resolver (lookups)"
         );
+    }
+
+    /// The app the transport names around a hop is the one lookups on that
+    /// thread are counted as, and only for that hop.
+    #[test]
+    fn lookups_are_counted_as_the_calling_apps() {
+        assert_eq!(lookup_app(), "");
+        assert_eq!(for_app(Some("shop"), lookup_app), "shop");
+        assert_eq!(lookup_app(), "");
+        assert_eq!(for_app(None, lookup_app), "");
     }
 }
