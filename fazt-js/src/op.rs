@@ -868,49 +868,16 @@ fn aborted() -> NetError {
 }
 
 /// A call to make on a call thread.
-pub(crate) type CallJob = Box<dyn FnOnce() + Send>;
+pub(crate) type CallJob = fazt_transport::Job;
 
-/// How long a call thread waits for its next call before it ends.
-const CALL_THREAD_IDLE: Duration = Duration::from_secs(10);
+/// The call threads, process-wide (the web fetch and an isolated run's
+/// parent share them), each kept 10 s after its last call.
+static CALL_THREADS: fazt_transport::KeptThreads =
+    fazt_transport::KeptThreads::new("fazt-fetch", Duration::from_secs(10));
 
-/// The call threads waiting for a call, process-wide (the web fetch and an
-/// isolated run's parent share them). Starting a thread per call cost more
-/// than the rest of a call's host-side work.
-static IDLE_CALL_THREADS: std::sync::Mutex<Vec<std::sync::mpsc::Sender<CallJob>>> =
-    std::sync::Mutex::new(Vec::new());
-
-/// Runs `job` on an idle call thread, or on a new one (named `fazt-fetch`).
-/// A thread ends after [`CALL_THREAD_IDLE`] without a call.
-pub(crate) fn on_call_thread(mut job: CallJob) -> std::io::Result<()> {
-    loop {
-        let idle = IDLE_CALL_THREADS
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .pop();
-        let Some(thread) = idle else { break };
-        match thread.send(job) {
-            Ok(()) => return Ok(()),
-            // That thread ended; try the next one.
-            Err(std::sync::mpsc::SendError(back)) => job = back,
-        }
-    }
-    let (tx, rx) = std::sync::mpsc::channel::<CallJob>();
-    let mut first = Some(job);
-    std::thread::Builder::new()
-        .name("fazt-fetch".into())
-        .spawn(move || {
-            while let Some(job) = first
-                .take()
-                .or_else(|| rx.recv_timeout(CALL_THREAD_IDLE).ok())
-            {
-                job();
-                IDLE_CALL_THREADS
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .push(tx.clone());
-            }
-        })
-        .map(drop)
+/// Runs `job` on a kept call thread (named `fazt-fetch`).
+pub(crate) fn on_call_thread(job: CallJob) -> std::io::Result<()> {
+    CALL_THREADS.run(job)
 }
 
 /// The bytes of a binary string (one character, U+0000 to U+00FF, per

@@ -120,5 +120,20 @@ fn fetch_1k(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, fetch_1k);
+/// The system resolver's answer for `localhost` (from the hosts file, no
+/// network) with a call's deadline: the lookup runs on a helper thread.
+fn system_lookup(c: &mut Criterion) {
+    use fazt_transport::{NameLookup, SystemLookup};
+    let timeout = Some(std::time::Duration::from_secs(4));
+    c.bench_function("system_lookup/localhost_with_deadline", |b| {
+        b.iter(|| {
+            let addrs = SystemLookup
+                .resolve(black_box("localhost"), timeout)
+                .unwrap();
+            assert!(!addrs.is_empty());
+        })
+    });
+}
+
+criterion_group!(benches, fetch_1k, system_lookup);
 criterion_main!(benches);

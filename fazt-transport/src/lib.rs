@@ -37,6 +37,7 @@ mod cache;
 mod client;
 mod error;
 mod hops;
+mod kept;
 mod log;
 mod ratelimit;
 mod request;
@@ -47,6 +48,7 @@ pub use budget::{Counted, SharedBudget};
 pub use builder::{parse_pem_roots, DangerousOptions, EgressBuilder};
 pub use client::EgressClient;
 pub use error::TransportError;
+pub use kept::{Job, KeptThreads};
 pub use log::TracingSink;
 pub use request::{RedirectMode, Request, Response};
 pub use resolve::{

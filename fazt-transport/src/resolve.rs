@@ -15,6 +15,7 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::kept::KeptThreads;
 use fazt_policy::{CanonicalHost, Classifier, NetError};
 use ureq::config::Config;
 use ureq::http::Uri;
@@ -85,6 +86,10 @@ pub const MAX_LOOKUP_THREADS: usize = 64;
 /// through a name server that never answers fills its own share, not the
 /// others'.
 pub const MAX_LOOKUP_THREADS_PER_APP: usize = 16;
+
+/// The threads lookups run on, kept between lookups (a thread started per
+/// lookup cost tens of microseconds on every call).
+static LOOKUP_KEPT: KeptThreads = KeptThreads::new("fazt-lookup", Duration::from_secs(10));
 
 static SYSTEM_LOOKUP_THREADS: LookupThreads =
     LookupThreads::new(MAX_LOOKUP_THREADS, MAX_LOOKUP_THREADS_PER_APP);
@@ -198,12 +203,11 @@ impl LookupThreads {
     ) -> Result<Vec<IpAddr>, LookupError> {
         let place = self.take(app)?;
         let (tx, rx) = mpsc::sync_channel(1);
-        std::thread::Builder::new()
-            .name("fazt-lookup".into())
-            .spawn(move || {
+        LOOKUP_KEPT
+            .run(Box::new(move || {
                 let _place = place;
                 let _ = tx.send(lookup());
-            })
+            }))
             .map_err(|e| LookupError::Failed(format!("no thread for the lookup: {e}")))?;
         rx.recv_timeout(timeout).map_err(|_| LookupError::Timeout)?
     }
