@@ -996,7 +996,12 @@ class Request {
         ArrayPrototypePush(parts.headers, ["content-type", body.type]);
       }
       parts.body = body;
-      if (inputBody !== null && body === inputBody) input.#state.used = true;
+      // Checked again at the end, as the web's constructor does: a getter
+      // of init may have used the input's body meanwhile.
+      if (inputBody !== null && body === inputBody) {
+        if (input.#state.used) throw new TypeErrorCtor("Request: the input's body has already been consumed");
+        input.#state.used = true;
+      }
       return parts;
     };
   }

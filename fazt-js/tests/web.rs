@@ -505,3 +505,36 @@ fn an_abort_in_an_answered_calls_continuation_still_aborts() {
     assert_eq!(v[0], json!("AbortError"), "{v}");
     assert!(v[1].as_u64().unwrap() < 1000, "{v}");
 }
+
+/// A Request's body is sent once: a getter on `init` that sends the same
+/// Request while `fetch(req, init)` reads it leaves the outer call with a
+/// used body, which it refuses (as the web's Request constructor checks
+/// the input's body at its end).
+#[test]
+fn a_requests_body_is_sent_once_even_from_an_init_getter() {
+    let env = common::env(Limits::default(), EntryOverrides::default(), |seen| {
+        Reply::ok(String::from_utf8_lossy(&seen.body).into_owned())
+    });
+    let v = env.value(
+        r#"
+        (async () => {
+          const req = new Request("BASE/x", { method: "POST", body: "once" });
+          let inner;
+          const init = { get method() { if (!inner) inner = fetch(req).then((r) => r.text()); return "POST"; } };
+          const outer = await fetch(req, init).then(() => "sent", (e) => [e.name, e.message]);
+          return [await inner, outer];
+        })()
+        "#,
+    );
+    assert_eq!(
+        v,
+        json!([
+            "once",
+            [
+                "TypeError",
+                "Request: the input's body has already been consumed"
+            ]
+        ])
+    );
+    assert_eq!(env.up.seen().len(), 1, "the body went out once");
+}
