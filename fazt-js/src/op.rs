@@ -172,15 +172,8 @@ impl RunSlots {
             // Registered before looking, so a slot given back in between
             // is not missed.
             notified.as_mut().enable();
-            {
-                let mut free = self
-                    .0
-                    .free
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                if let Some(slot) = self.take(&mut free) {
-                    return Some(slot);
-                }
+            if let Some(slot) = self.try_acquire() {
+                return Some(slot);
             }
             notified.await;
         }
@@ -784,24 +777,27 @@ async fn web_fetch(state: Rc<RefCell<OpState>>, route: Route, id: u32) -> Outcom
     match route {
         Route::Refused(outcome) => outcome,
         Route::Local(call, slots) => {
-            if may_call_inline(&state) {
-                if let Some(permit) = slots.try_acquire() {
-                    if was_aborted(&state, id) {
-                        return error_outcome(&aborted());
-                    }
-                    let result = call.within(run_deadline(&state)).make();
-                    drop(permit);
-                    return result.into();
-                }
-            }
-            let Some(permit) = slots.acquire().await else {
-                return error_outcome(&no_slot());
+            // Alone in flight with a slot free now: made on this thread.
+            let inline = may_call_inline(&state)
+                .then(|| slots.try_acquire())
+                .flatten();
+            let (permit, inline) = match inline {
+                Some(permit) => (permit, true),
+                None => match slots.acquire().await {
+                    Some(permit) => (permit, false),
+                    None => return error_outcome(&no_slot()),
+                },
             };
             if was_aborted(&state, id) {
                 return error_outcome(&aborted());
             }
             // The time waited for the slot is gone from the run.
             let call = call.within(run_deadline(&state));
+            if inline {
+                let result = call.make();
+                drop(permit);
+                return result.into();
+            }
             let (tx, rx) = tokio::sync::oneshot::channel();
             let spawned = on_call_thread(Box::new(move || {
                 let result = call.make();

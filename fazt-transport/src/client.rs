@@ -102,7 +102,7 @@ impl EgressClient {
     fn fetch_and_log(
         &self,
         app: Option<&str>,
-        req: Request,
+        mut req: Request,
         mut budget: Charge<'_>,
     ) -> Result<Response, NetError> {
         let started = Instant::now();
@@ -121,7 +121,6 @@ impl EgressClient {
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, millis),
         };
-        let mut req = req;
         let result = self.make_call(app, &mut req, &mut budget, &mut log);
         // A call refused before its URL passed the policy is logged with
         // the host and path as given, if its URL is within the length
