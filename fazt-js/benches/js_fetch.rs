@@ -263,22 +263,29 @@ fn web_fetch(c: &mut Criterion, client: &EgressClient, url: &str, limits: Limits
     // Calls a function of the runtime with a fresh budget (a new request)
     // and drives the event loop until nothing is pending, then reads the
     // promise (README "Embedding": a runtime kept for many requests does
-    // not use `resolve`, which leaves two engine entries per call).
+    // not use `resolve`, which leaves two engine entries per call). The
+    // function is called inside the event loop's `block_on`, as
+    // ScriptRunner calls a script: a task queued from outside it would
+    // have to wake the loop's driver through the kernel.
     let call = std::cell::RefCell::new(|f: &v8::Global<v8::Function>| -> i32 {
         runtime
             .op_state()
             .borrow_mut()
             .put(FetchContext::new(client.clone(), None, &limits));
-        let result = {
-            deno_core::scope!(scope, &mut runtime);
-            let f = v8::Local::new(scope, f);
-            let receiver = v8::undefined(scope).into();
-            let result = f.call(scope, receiver, &[]).unwrap();
-            v8::Global::new(scope, result)
-        };
-        driver
-            .block_on(runtime.run_event_loop(PollEventLoopOptions::default()))
-            .unwrap();
+        let result = driver.block_on(async {
+            let result = {
+                deno_core::scope!(scope, &mut runtime);
+                let f = v8::Local::new(scope, f);
+                let receiver = v8::undefined(scope).into();
+                let result = f.call(scope, receiver, &[]).unwrap();
+                v8::Global::new(scope, result)
+            };
+            runtime
+                .run_event_loop(PollEventLoopOptions::default())
+                .await
+                .unwrap();
+            result
+        });
         deno_core::scope!(scope, &mut runtime);
         let result = v8::Local::new(scope, result);
         let value = match v8::Local::<v8::Promise>::try_from(result) {

@@ -27,6 +27,7 @@ import {
 
 // The ops, handed over by prelude.js (see installWeb).
 let op_fazt_web_fetch;
+let op_fazt_web_fetch_wait;
 let op_fazt_web_fetch_abort;
 let op_fazt_web_fetch_done;
 let op_fazt_timer_set;
@@ -59,8 +60,13 @@ const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
 const ReflectOwnKeys = Reflect.ownKeys;
 const ReflectApply = Reflect.apply;
 const PromiseCtor = Promise;
-const PromiseResolve = (v) => ReflectApply(Promise.resolve, PromiseCtor, [v]);
-const PromiseReject = (e) => ReflectApply(Promise.reject, PromiseCtor, [e]);
+// Taken now: a script may replace Promise.resolve, reject and withResolvers.
+const PromiseResolveStatic = Promise.resolve;
+const PromiseRejectStatic = Promise.reject;
+const PromiseResolve = (v) => ReflectApply(PromiseResolveStatic, PromiseCtor, [v]);
+const PromiseReject = (e) => ReflectApply(PromiseRejectStatic, PromiseCtor, [e]);
+const PromiseWithResolversStatic = Promise.withResolvers;
+const PromiseWithResolvers = () => ReflectApply(PromiseWithResolversStatic, PromiseCtor, []);
 const PromisePrototypeThen = uncurry(Promise.prototype.then);
 const QueueMicrotask = globalThis.queueMicrotask;
 const SymbolIterator = Symbol.iterator;
@@ -687,44 +693,49 @@ function extractBody(init) {
 // body's record and its "used" flag.
 function bodyMethods(proto, state) {
   // A body is used once read; a null body is never used (it reads as
-  // empty every time).
-  const consume = (self) => {
+  // empty every time). The whole body is here already, so `read` turns it
+  // into what the method returns at once and settles with that.
+  const consume = (self, read) => {
     const s = state(self);
     if (s.used) return PromiseReject(new TypeErrorCtor("Body has already been consumed"));
     if (s.body !== null) s.used = true;
-    return PromiseResolve(s.body);
+    try {
+      return PromiseResolve(read(s.body));
+    } catch (e) {
+      return PromiseReject(e);
+    }
   };
   const text = (body) => {
     if (body === null) return "";
     if (body.text === null) body.text = decodeUTF8(body.bytes);
     return body.text;
   };
+  const parseJSON = (body) => JSONParse(text(body));
   const emptyBytes = () => new Uint8ArrayCtor(0);
   ObjectDefineProperties(proto, {
     body: { get() { state(this); return null; }, configurable: true, enumerable: true },
     bodyUsed: { get() { return state(this).used; }, configurable: true, enumerable: true },
     text: {
       value: function textMethod() {
-        return PromisePrototypeThen(consume(this), text);
+        return consume(this, text);
       },
       writable: true, configurable: true, enumerable: true,
     },
     json: {
       value: function json() {
-        return PromisePrototypeThen(consume(this), (body) => JSONParse(text(body)));
+        return consume(this, parseJSON);
       },
       writable: true, configurable: true, enumerable: true,
     },
     arrayBuffer: {
       value: function arrayBuffer() {
-        return PromisePrototypeThen(consume(this), (body) =>
-          body === null ? new ArrayBufferCtor(0) : body.bytes.slice().buffer);
+        return consume(this, (body) => (body === null ? new ArrayBufferCtor(0) : body.bytes.slice().buffer));
       },
       writable: true, configurable: true, enumerable: true,
     },
     bytes: {
       value: function bytes() {
-        return PromisePrototypeThen(consume(this), (body) => (body === null ? emptyBytes() : body.bytes.slice()));
+        return consume(this, (body) => (body === null ? emptyBytes() : body.bytes.slice()));
       },
       writable: true, configurable: true, enumerable: true,
     },
@@ -751,11 +762,13 @@ class Response {
   #redirected = false;
   #status = 200;
   #statusText = "";
-  #headers;
+  #headers = null;
+  // A fetched response's headers as the op's flat [name, value, ...] list,
+  // made into #headers when first read: many callers read only the body.
+  #flat = null;
   #state = { body: null, used: false };
 
   constructor(body = null, init = undefined) {
-    this.#headers = new Headers();
     // A response fetched by this file, built from the op's record.
     if (responseRecord !== null) {
       const out = responseRecord;
@@ -765,13 +778,11 @@ class Response {
       this.#statusText = out[1];
       this.#url = out[2];
       this.#redirected = out[3];
-      const list = headersList(this.#headers);
-      const flat = out[4];
-      for (let i = 0; i < flat.length; i += 2) ArrayPrototypePush(list, [flat[i], flat[i + 1]]);
-      setGuard(this.#headers, GUARD_IMMUTABLE);
+      this.#flat = out[4];
       this.#state.body = { bytes: new Uint8ArrayCtor(out[6]), text: out[5], type: null };
       return;
     }
+    this.#headers = new Headers();
     if (init !== undefined && init !== null && typeof init !== "object") {
       throw new TypeErrorCtor("Response: init must be an object");
     }
@@ -859,6 +870,19 @@ class Response {
   }
 
   get headers() {
+    return this.#headersNow();
+  }
+
+  #headersNow() {
+    if (this.#headers === null) {
+      const h = new Headers();
+      const list = headersList(h);
+      const flat = this.#flat;
+      for (let i = 0; i < flat.length; i += 2) ArrayPrototypePush(list, [flat[i], flat[i + 1]]);
+      setGuard(h, GUARD_IMMUTABLE);
+      this.#headers = h;
+      this.#flat = null;
+    }
     return this.#headers;
   }
 
@@ -870,7 +894,7 @@ class Response {
     r.#redirected = this.#redirected;
     r.#status = this.#status;
     r.#statusText = this.#statusText;
-    fillHeaders(r.#headers, this.#headers);
+    fillHeaders(r.#headers, this.#headersNow());
     if (this.#type !== "default") setGuard(r.#headers, GUARD_IMMUTABLE);
     const body = this.#state.body;
     r.#state.body = body === null ? null : { bytes: body.bytes, text: body.text, type: body.type };
@@ -1073,8 +1097,11 @@ function fetch(input, init = undefined) {
   const tooLarge = headersTooLarge(headers);
   if (tooLarge !== null) return PromiseReject(netErrorFields(new TypeErrorCtor(tooLarge[1]), tooLarge));
   // A fresh object without a prototype, holding primitives and fresh
-  // arrays of strings: converting it runs no script code.
-  const args = {
+  // arrays of strings: converting it runs no script code. None at all for
+  // a plain GET, as fazt.net.fetch passes none without options.
+  const plain = call.method === "GET" && headers.length === 0 && call.timeout === null &&
+    call.redirect === "follow" && call.auth === null;
+  const args = plain ? null : {
     __proto__: null,
     method: call.method,
     headers,
@@ -1083,14 +1110,18 @@ function fetch(input, init = undefined) {
     auth: call.auth,
   };
   const id = ++lastCall;
-  let made;
+  // Settled by the op with the call's outcome record, or with null once
+  // the call has been handed on to be made on a thread of its own.
+  const { promise: made, resolve: settleMade } = PromiseWithResolvers();
   try {
-    made = op_fazt_web_fetch(call.url, args, body[1], body[0], body[2], id);
+    op_fazt_web_fetch(call.url, args, body[1], body[0], body[2], id, settleMade);
   } catch (e) {
     return PromiseReject(e);
   }
+  const answered = (settle) => PromisePrototypeThen(made, (out) =>
+    out !== null ? settle(out) : PromisePrototypeThen(op_fazt_web_fetch_wait(id), settle));
   if (signal === null) {
-    return PromisePrototypeThen(made, (out) => {
+    return answered((out) => {
       op_fazt_web_fetch_done();
       return fetched(out);
     });
@@ -1104,7 +1135,7 @@ function fetch(input, init = undefined) {
       reject(signal.reason);
     };
     signal.addEventListener("abort", onAbort);
-    PromisePrototypeThen(made, (out) => {
+    answered((out) => {
       op_fazt_web_fetch_done();
       signal.removeEventListener("abort", onAbort);
       if (settled) return;
@@ -1128,6 +1159,7 @@ function fetched(out) {
 // Takes the ops and puts the web's names on the global.
 export function installWeb(ops) {
   op_fazt_web_fetch = ops.op_fazt_web_fetch;
+  op_fazt_web_fetch_wait = ops.op_fazt_web_fetch_wait;
   op_fazt_web_fetch_abort = ops.op_fazt_web_fetch_abort;
   op_fazt_web_fetch_done = ops.op_fazt_web_fetch_done;
   op_fazt_timer_set = ops.op_fazt_timer_set;

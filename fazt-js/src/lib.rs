@@ -7,11 +7,14 @@
 //!   with `Headers`, `Request`, `Response`, `AbortController` and
 //!   `AbortSignal` (js/web.js). Embed it in any `JsRuntime` and put a
 //!   [`FetchContext`] in the runtime's `OpState`.
-//! - Concurrent calls: the web `fetch` is an async op. A call is counted
-//!   and checked on the script's thread ([`FetchContext::start`]), waits
-//!   for one of the run's [`RunSlots`], and is made on a thread of its own
-//!   ([`StartedCall::make`]) against the run's shared budget; in an
-//!   isolated run the worker sends it to the parent, which does the same.
+//! - Concurrent calls: a web `fetch` is counted and checked on the
+//!   script's thread ([`FetchContext::start`]) and waits for the end of
+//!   the script's turn. Calls then in flight together wait for one of the
+//!   run's [`RunSlots`] and are each made on a thread of their own
+//!   ([`StartedCall::make`], through an async op) against the run's shared
+//!   budget; a call alone in flight is made on the script's thread. In an
+//!   isolated run the worker sends each call to the parent, which does the
+//!   same.
 //! - [`fetch`]: the op's body as a plain Rust function, engine-neutral and
 //!   tested without an engine.
 //! - The `fazt_sandbox` [extension](fazt_sandbox), loaded last: a global of
@@ -56,6 +59,8 @@ mod runner;
 pub mod sandbox;
 mod snapshot;
 mod watchdog;
+#[allow(unsafe_code, missing_docs, unreachable_pub)]
+mod web;
 pub mod worker;
 
 pub use op::{
@@ -129,9 +134,10 @@ deno_core::extension!(
     fazt_net,
     ops = [
         op::op_fazt_fetch,
-        op::op_fazt_web_fetch,
-        op::op_fazt_web_fetch_abort,
-        op::op_fazt_web_fetch_done,
+        web::op_fazt_web_fetch,
+        web::op_fazt_web_fetch_wait,
+        web::op_fazt_web_fetch_abort,
+        web::op_fazt_web_fetch_done,
         op::op_fazt_invalid_option,
         op::op_fazt_console,
         op::op_fazt_max_request_body,

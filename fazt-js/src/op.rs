@@ -155,7 +155,7 @@ impl RunSlots {
     }
 
     /// A slot if one is free now.
-    fn try_acquire(&self) -> Option<Slot> {
+    pub(crate) fn try_acquire(&self) -> Option<Slot> {
         let mut free = self
             .0
             .free
@@ -472,7 +472,7 @@ pub(crate) fn error_parts(e: &NetError) -> (String, String, bool, Option<u64>) {
     )
 }
 
-fn error_outcome(e: &NetError) -> Outcome {
+pub(crate) fn error_outcome(e: &NetError) -> Outcome {
     let (code, message, retryable, retry_after) = error_parts(e);
     Outcome::Error(code, message, retryable, retry_after)
 }
@@ -543,7 +543,7 @@ const BODY_OVER_LIMIT: u8 = 3;
 
 /// Where a call goes, decided on the script's thread with the state
 /// borrowed; the call itself is made after the borrow ends.
-enum Route {
+pub(crate) enum Route {
     /// Counted and checked here, made by this process's client.
     Local(StartedCall, RunSlots),
     /// Made by the parent process (an isolated run's worker).
@@ -554,7 +554,7 @@ enum Route {
 
 /// The call the fetch ops were asked for, from their arguments (see
 /// [`op_fazt_fetch`]).
-fn route(
+pub(crate) fn route(
     state: &OpState,
     url: String,
     options: Option<FetchArgs>,
@@ -593,7 +593,7 @@ fn route(
 }
 
 /// The end of the run in `state`, if it has one.
-fn run_deadline(state: &Rc<RefCell<OpState>>) -> Option<Instant> {
+pub(crate) fn run_deadline(state: &Rc<RefCell<OpState>>) -> Option<Instant> {
     state
         .try_borrow()
         .ok()
@@ -639,230 +639,6 @@ pub(crate) fn op_fazt_fetch(
     }
 }
 
-/// The asynchronous fetch op (the web's `fetch`), with the same arguments
-/// as [`op_fazt_fetch`]. The call is counted and checked at once; it then
-/// waits for one of the run's slots ([`RunSlots`]) and is made on a thread
-/// of its own, so calls started together are in flight together. The
-/// thread ends when the transport answers (by the call's deadline, which
-/// the run's deadline bounds), whether or not the run still waits for it.
-/// A call that nothing else of the run could need the event loop for
-/// while it is in flight is made on the script's thread instead
-/// ([`may_call_inline`]).
-#[op2]
-#[serde]
-pub(crate) fn op_fazt_web_fetch(
-    state: Rc<RefCell<OpState>>,
-    #[string] url: String,
-    #[serde] options: Option<FetchArgs>,
-    #[string] body: String,
-    body_kind: u8,
-    body_size: f64,
-    id: u32,
-) -> impl std::future::Future<Output = Outcome> {
-    // deno_core hands a pending op to the current tokio runtime, and
-    // panics (aborting the process, inside the engine's callback) when
-    // there is none: without one, the call is refused at once.
-    let event_loop = tokio::runtime::Handle::try_current().is_ok();
-    // Counted and checked now, in the order the script made its calls.
-    let route = if !event_loop {
-        Route::Refused(error_outcome(&no_event_loop()))
-    } else {
-        match state.try_borrow() {
-            Ok(s) => route(&s, url, options, body, body_kind, body_size),
-            Err(_) => Route::Refused(error_outcome(&reentered())),
-        }
-    };
-    WebCallsPending::count(&state);
-    async move {
-        if let Route::Refused(outcome) = route {
-            return outcome;
-        }
-        // deno_core polls a new op once inside the engine's callback, while
-        // the script's turn is still running; the call goes on at the next
-        // poll, from the event loop, when every call the script started in
-        // that turn (its microtasks included) is counted.
-        NextPoll(false).await;
-        web_fetch(state, route, id).await
-    }
-}
-
-/// Pending on its first poll, ready on the next.
-struct NextPoll(bool);
-
-impl std::future::Future for NextPoll {
-    type Output = ();
-
-    fn poll(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<()> {
-        if self.0 {
-            return std::task::Poll::Ready(());
-        }
-        self.0 = true;
-        cx.waker().wake_by_ref();
-        std::task::Poll::Pending
-    }
-}
-
-/// The run's web fetches whose answer the script has not yet received:
-/// counted when the op is called, uncounted by js/web.js when the op's
-/// promise settles ([`op_fazt_web_fetch_done`]), not when the call ends.
-/// A call answered while the script's turn still runs stays counted until
-/// the script has seen the answer, so a call started in that turn is not
-/// taken for one alone in flight while that answer's continuation (which
-/// may start another call or abort this one) waits for it.
-#[derive(Debug, Default)]
-struct WebCallsPending(std::cell::Cell<usize>);
-
-impl WebCallsPending {
-    /// Counts a call of the run `state` belongs to.
-    fn count(state: &Rc<RefCell<OpState>>) {
-        let Ok(mut s) = state.try_borrow_mut() else {
-            return;
-        };
-        if !s.has::<WebCallsPending>() {
-            s.put(WebCallsPending::default());
-        }
-        let count = &s.borrow::<WebCallsPending>().0;
-        count.set(count.get() + 1);
-    }
-}
-
-/// The script received the answer of one of its web fetches
-/// ([`WebCallsPending`]).
-#[op2(fast)]
-pub(crate) fn op_fazt_web_fetch_done(state: &mut OpState) {
-    if let Some(pending) = state.try_borrow::<WebCallsPending>() {
-        pending.0.set(pending.0.get().saturating_sub(1));
-    }
-}
-
-/// Whether a web fetch may be made on the script's own thread, blocking
-/// the event loop until it is answered, instead of being handed to a call
-/// thread (which costs two thread wake-ups, tens of microseconds each on a
-/// VM): only when nothing else of the run could need the loop meanwhile.
-/// That is: it is the only web fetch of the run whose answer the script
-/// has not yet received ([`WebCallsPending`]: every call the script started
-/// in the same turn is counted, and so is every call answered but not yet
-/// seen, whose continuation could abort this one or start another), and no
-/// timer is set (a timer is the other thing that could, while it is in
-/// flight). Its deadline is the run's at most, as a blocking
-/// `fazt.net.fetch`'s is. An embedder's own async ops in the same runtime
-/// are not seen: they keep going on their own threads, and are answered
-/// in the loop once the call returns.
-fn may_call_inline(state: &Rc<RefCell<OpState>>) -> bool {
-    let Ok(s) = state.try_borrow() else {
-        return false;
-    };
-    let alone = s
-        .try_borrow::<WebCallsPending>()
-        .is_some_and(|c| c.0.get() == 1);
-    let no_timer = s
-        .try_borrow::<Timer>()
-        .is_none_or(|t| t.due.get().is_none());
-    alone && no_timer
-}
-
-/// The refusal of an async op called outside a tokio runtime.
-fn no_event_loop() -> NetError {
-    NetError::HostFailure {
-        reason: "the web fetch needs an event loop: run the script inside a tokio runtime \
-                 (Runtime::enter, as ScriptRunner does)"
-            .into(),
-    }
-}
-
-async fn web_fetch(state: Rc<RefCell<OpState>>, route: Route, id: u32) -> Outcome {
-    match route {
-        Route::Refused(outcome) => outcome,
-        Route::Local(call, slots) => {
-            // Alone in flight with a slot free now: made on this thread.
-            let inline = may_call_inline(&state)
-                .then(|| slots.try_acquire())
-                .flatten();
-            let (permit, inline) = match inline {
-                Some(permit) => (permit, true),
-                None => match slots.acquire().await {
-                    Some(permit) => (permit, false),
-                    None => return error_outcome(&no_slot()),
-                },
-            };
-            if was_aborted(&state, id) {
-                return error_outcome(&aborted());
-            }
-            // The time waited for the slot is gone from the run.
-            let call = call.within(run_deadline(&state));
-            if inline {
-                let result = call.make();
-                drop(permit);
-                return result.into();
-            }
-            let (tx, rx) = tokio::sync::oneshot::channel();
-            let spawned = on_call_thread(Box::new(move || {
-                let result = call.make();
-                drop(permit);
-                let _ = tx.send(result);
-            }));
-            if let Err(e) = spawned {
-                return error_outcome(&NetError::HostFailure {
-                    reason: format!("no thread for the call: {e}"),
-                });
-            }
-            match rx.await {
-                Ok(result) => result.into(),
-                Err(_) => error_outcome(&NetError::HostFailure {
-                    reason: "the call's thread ended without an answer".into(),
-                }),
-            }
-        }
-        Route::Remote(remote, args, body) => {
-            let Some(slot) = remote.slots.acquire().await else {
-                return error_outcome(&no_slot());
-            };
-            if was_aborted(&state, id) {
-                return error_outcome(&aborted());
-            }
-            let args = within(args, run_deadline(&state));
-            remote.call_async(args, body, slot).await.into()
-        }
-    }
-}
-
-/// The web fetches of a run whose signal aborted them (js/web.js numbers
-/// its calls). One aborted while it waits for a slot is never made; one
-/// already made runs to its end (the transport cannot be interrupted, and
-/// its deadline bounds it).
-#[derive(Debug, Default)]
-pub(crate) struct Aborted(std::collections::HashSet<u32>);
-
-/// Marks web fetch `id` of this run as aborted.
-#[op2(fast)]
-pub(crate) fn op_fazt_web_fetch_abort(state: &mut OpState, id: u32) {
-    if !state.has::<Aborted>() {
-        state.put(Aborted::default());
-    }
-    state.borrow_mut::<Aborted>().0.insert(id);
-}
-
-/// Whether web fetch `id` was aborted (and forgets it).
-fn was_aborted(state: &Rc<RefCell<OpState>>, id: u32) -> bool {
-    state
-        .try_borrow_mut()
-        .ok()
-        .and_then(|mut s| s.try_borrow_mut::<Aborted>().map(|a| a.0.remove(&id)))
-        .unwrap_or(false)
-}
-
-/// What an aborted call answers (the script never sees it: its promise was
-/// rejected with the signal's reason when the signal aborted).
-fn aborted() -> NetError {
-    NetError::InvalidOption {
-        option: "signal".into(),
-        reason: "the call was aborted before it was made".into(),
-    }
-}
-
 /// A call to make on a call thread.
 pub(crate) type CallJob = fazt_transport::Job;
 
@@ -899,7 +675,7 @@ fn left_until(deadline: Instant) -> Duration {
 }
 
 /// `args` with its timeout shortened to what is left before `deadline`.
-fn within(mut args: FetchArgs, deadline: Option<Instant>) -> FetchArgs {
+pub(crate) fn within(mut args: FetchArgs, deadline: Option<Instant>) -> FetchArgs {
     if let Some(deadline) = deadline {
         let left_ms = left_until(deadline).as_secs_f64() * 1000.0;
         args.timeout = Some(args.timeout.map_or(left_ms, |t| t.min(left_ms)));
@@ -910,7 +686,7 @@ fn within(mut args: FetchArgs, deadline: Option<Instant>) -> FetchArgs {
 impl StartedCall {
     /// The call with its timeout shortened to what is left before
     /// `deadline`.
-    fn within(mut self, deadline: Option<Instant>) -> Self {
+    pub(crate) fn within(mut self, deadline: Option<Instant>) -> Self {
         if let Some(deadline) = deadline {
             let left = left_until(deadline);
             self.request.timeout = Some(self.request.timeout.map_or(left, |t| t.min(left)));
@@ -919,7 +695,7 @@ impl StartedCall {
     }
 }
 
-fn reentered() -> NetError {
+pub(crate) fn reentered() -> NetError {
     NetError::InvalidOption {
         option: "fetch".into(),
         reason: "fetch was called while another call was being made".into(),
@@ -941,7 +717,7 @@ pub(crate) fn op_fazt_parse_url(#[string] input: String) -> Option<(String, bool
 /// wake-up for the op waiting on it when that changes.
 #[derive(Debug)]
 pub(crate) struct Timer {
-    due: std::cell::Cell<Option<Instant>>,
+    pub(crate) due: std::cell::Cell<Option<Instant>>,
     changed: Rc<tokio::sync::Notify>,
 }
 

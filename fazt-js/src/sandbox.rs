@@ -27,6 +27,7 @@ pub const ALLOWED_OPS: &[&str] = &[
     // fazt_net (js/prelude.js, js/web.js)
     "op_fazt_fetch",
     "op_fazt_web_fetch",
+    "op_fazt_web_fetch_wait",
     "op_fazt_web_fetch_abort",
     "op_fazt_web_fetch_done",
     "op_fazt_timer_set",

@@ -185,3 +185,61 @@ fn a_long_lived_runtime_serves_requests_without_end() {
         );
     }
 }
+
+/// A web fetch leaves nothing in the engine's heap once its promise has
+/// settled, not even garbage in a reference cycle (which only the engine's
+/// collector, scanning the whole heap, would free): a long-lived runtime's
+/// heap is the same after 1 000 answered calls and after 2 000.
+#[test]
+fn answered_web_fetches_leave_nothing_in_the_heap() {
+    let env = common::env(Limits::default(), EntryOverrides::default(), |_| {
+        Reply::ok("{\"a\":1}")
+    });
+    let mut runtime = plain_runtime(&env);
+    let driver = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let _inside = driver.enter();
+    let source = format!(
+        "async () => (await (await fetch('https://api.test:{}/x')).json()).a",
+        env.up.port()
+    );
+    let f = runtime.execute_script("app.js", source).unwrap();
+    let mut used = Vec::new();
+    for i in 1..=2_000 {
+        runtime.op_state().borrow_mut().put(FetchContext::new(
+            env.client.clone(),
+            Some("shop".into()),
+            &Limits::default(),
+        ));
+        let promise = driver.block_on(async {
+            let promise = {
+                deno_core::scope!(scope, &mut runtime);
+                let f = v8::Local::new(scope, &f);
+                let f = v8::Local::<v8::Function>::try_from(f).unwrap();
+                let undefined = v8::undefined(scope).into();
+                let p = f.call(scope, undefined, &[]).unwrap();
+                v8::Global::new(scope, v8::Local::<v8::Promise>::try_from(p).unwrap())
+            };
+            runtime
+                .run_event_loop(PollEventLoopOptions::default())
+                .await
+                .unwrap_or_else(|e| panic!("request {i}: {e}"));
+            promise
+        });
+        {
+            deno_core::scope!(scope, &mut runtime);
+            let promise = v8::Local::new(scope, &promise);
+            assert_eq!(promise.state(), v8::PromiseState::Fulfilled, "request {i}");
+            assert_eq!(promise.result(scope).int32_value(scope), Some(1));
+        }
+        if i % 1_000 == 0 {
+            used.push(runtime.v8_isolate().get_heap_statistics().used_heap_size());
+        }
+    }
+    assert_eq!(
+        used[0], used[1],
+        "heap bytes in use after 1 000 and 2 000 calls"
+    );
+}
