@@ -58,25 +58,30 @@ pub(crate) fn op_fazt_web_fetch(
             Err(_) => Route::Refused(error_outcome(&reentered())),
         }
     };
+    let Ok(mut s) = state.try_borrow_mut() else {
+        // Not reachable from a script: no op of ours runs script code
+        // while the state is borrowed.
+        settle(scope, resolve, Some(error_outcome(&reentered())));
+        return;
+    };
+    // Every call is counted, a refused one too: js/web.js gives each one
+    // back when its promise settles.
+    WebCallsPending::count(&mut s);
     if let Route::Refused(outcome) = route {
+        drop(s);
         settle(scope, resolve, Some(outcome));
         return;
     }
-    // Neither is missing from a runtime (deno_core puts the spawner in
-    // every OpState, and no op of ours runs script code while the state is
-    // borrowed); were one, the call is refused rather than lost.
-    let spawner = match state.try_borrow() {
-        Ok(s) => s.try_borrow::<V8TaskSpawner>().cloned(),
-        Err(_) => None,
-    };
-    let (Some(spawner), Ok(mut s)) = (spawner, state.try_borrow_mut()) else {
+    // deno_core puts one in every runtime's OpState; were it missing, the
+    // call would be refused rather than lost.
+    let Some(spawner) = s.try_borrow::<V8TaskSpawner>().cloned() else {
+        drop(s);
         let refusal = NetError::HostFailure {
             reason: "the web fetch cannot reach the event loop's tasks".into(),
         };
         settle(scope, resolve, Some(error_outcome(&refusal)));
         return;
     };
-    WebCallsPending::count(&mut s);
     let resolve = v8::Global::new(scope, resolve);
     if !s.has::<WebQueue>() {
         s.put(WebQueue::default());

@@ -538,3 +538,30 @@ fn a_requests_body_is_sent_once_even_from_an_init_getter() {
     );
     assert_eq!(env.up.seen().len(), 1, "the body went out once");
 }
+
+/// A call refused the moment it begins still counts as received only once:
+/// its answer does not make a call in flight look gone, so a call started
+/// next is not made on the script's thread while the first one's
+/// continuation, which aborts it, waits.
+#[test]
+fn a_refused_call_does_not_make_a_call_in_flight_look_gone() {
+    let env = env(&[("exec_timeout_ms", 10000), ("budget_ms", 10000)]);
+    let v = env.value(
+        r#"
+        (async () => {
+          const c = new AbortController();
+          const a = fetch("BASE/slow/600");
+          await fetch("BASE/slow/0");
+          a.then(() => c.abort());
+          // Refused as it begins: a timeout must be positive.
+          await fetch("BASE/x", { timeout: -1 }).catch((e) => e.code);
+          await fetch("BASE/x", { timeout: -1 }).catch((e) => e.code);
+          const t1 = Date.now();
+          const r = await fetch("BASE/slow/2000", { signal: c.signal }).then(() => "made", (e) => e.name);
+          return [r, Date.now() - t1];
+        })()
+        "#,
+    );
+    assert_eq!(v[0], json!("AbortError"), "{v}");
+    assert!(v[1].as_u64().unwrap() < 1500, "{v}");
+}
