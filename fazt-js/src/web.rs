@@ -66,7 +66,7 @@ pub(crate) fn op_fazt_web_fetch(
     };
     // Every call is counted, a refused one too: js/web.js gives each one
     // back when its promise settles.
-    WebCallsPending::count(&mut s);
+    WebCallsPending::count(&mut s, id);
     if let Route::Refused(outcome) = route {
         drop(s);
         settle(scope, resolve, Some(outcome));
@@ -120,12 +120,12 @@ pub(crate) fn op_fazt_web_fetch_wait(
     async move { on_thread(state, route, id).await }
 }
 
-/// The script received the answer of one of its web fetches
-/// ([`WebCallsPending`]).
+/// The script received the answer of web fetch `id` ([`WebCallsPending`]);
+/// a number not counted, or given back already, changes nothing.
 #[op2(fast)]
-pub(crate) fn op_fazt_web_fetch_done(state: &mut OpState) {
-    if let Some(pending) = state.try_borrow::<WebCallsPending>() {
-        pending.0.set(pending.0.get().saturating_sub(1));
+pub(crate) fn op_fazt_web_fetch_done(state: &mut OpState, id: u32) {
+    if let Some(pending) = state.try_borrow_mut::<WebCallsPending>() {
+        pending.0.remove(&id);
     }
 }
 
@@ -179,22 +179,14 @@ fn dispatch(scope: &mut v8::PinScope, state: &Weak<RefCell<OpState>>) {
     let alone = calls.len() == 1 && may_call_inline(&state);
     v8::scope!(let scope, scope);
     for Queued { id, route, resolve } in calls {
-        let made = match route {
-            Route::Local(call, slots) if alone => match slots.try_acquire() {
-                Some(permit) => Ok(if was_aborted(&state, id) {
-                    error_outcome(&aborted())
-                } else {
-                    let result = call.within(run_deadline(&state)).make();
-                    drop(permit);
-                    result.into()
-                }),
-                None => Err(Route::Local(call, slots)),
-            },
-            route => Err(route),
+        let made = if alone {
+            make_here(&state, route, id)
+        } else {
+            Made::HandOn(route)
         };
         let outcome = match made {
-            Ok(outcome) => Some(outcome),
-            Err(route) => {
+            Made::Here(outcome) => Some(outcome),
+            Made::HandOn(route) => {
                 if let Ok(mut s) = state.try_borrow_mut() {
                     if !s.has::<Handed>() {
                         s.put(Handed::default());
@@ -206,6 +198,44 @@ fn dispatch(scope: &mut v8::PinScope, state: &Weak<RefCell<OpState>>) {
         };
         let resolve = v8::Local::new(scope, &resolve);
         settle(scope, resolve, outcome);
+    }
+}
+
+/// What [`dispatch`] does with a call.
+enum Made {
+    /// Made here (or refused): its outcome.
+    Here(Outcome),
+    /// To be made on a call thread.
+    HandOn(Route),
+}
+
+/// Makes a call on this thread if one of the run's slots is free now (the
+/// call is alone in flight, so one is, unless the run's blocking calls
+/// hold them all); otherwise gives the call back, to be handed on.
+fn make_here(state: &Rc<RefCell<OpState>>, route: Route, id: u32) -> Made {
+    let deadline = run_deadline(state);
+    match route {
+        Route::Local(call, slots) => {
+            let Some(slot) = slots.try_acquire() else {
+                return Made::HandOn(Route::Local(call, slots));
+            };
+            if was_aborted(state, id) {
+                return Made::Here(error_outcome(&aborted()));
+            }
+            let result = call.within(deadline).make();
+            drop(slot);
+            Made::Here(result.into())
+        }
+        Route::Remote(remote, args, body) => {
+            let Some(slot) = remote.slots.try_acquire() else {
+                return Made::HandOn(Route::Remote(remote, args, body));
+            };
+            if was_aborted(state, id) {
+                return Made::Here(error_outcome(&aborted()));
+            }
+            Made::Here(remote.call(within(args, deadline), body, slot).into())
+        }
+        Route::Refused(outcome) => Made::Here(outcome),
     }
 }
 
@@ -244,16 +274,15 @@ fn settle(scope: &mut v8::PinScope, resolve: v8::Local<v8::Function>, outcome: O
 /// taken for one alone in flight while that answer's continuation (which
 /// may start another call or abort this one) waits for it.
 #[derive(Debug, Default)]
-struct WebCallsPending(std::cell::Cell<usize>);
+struct WebCallsPending(std::collections::HashSet<u32>);
 
 impl WebCallsPending {
-    /// Counts a call of the run `state` belongs to.
-    fn count(state: &mut OpState) {
+    /// Counts web fetch `id` of the run `state` belongs to.
+    fn count(state: &mut OpState, id: u32) {
         if !state.has::<WebCallsPending>() {
             state.put(WebCallsPending::default());
         }
-        let count = &state.borrow::<WebCallsPending>().0;
-        count.set(count.get() + 1);
+        state.borrow_mut::<WebCallsPending>().0.insert(id);
     }
 }
 
@@ -275,7 +304,7 @@ fn may_call_inline(state: &Rc<RefCell<OpState>>) -> bool {
     };
     let alone = s
         .try_borrow::<WebCallsPending>()
-        .is_some_and(|c| c.0.get() == 1);
+        .is_some_and(|c| c.0.len() == 1);
     let no_timer = s
         .try_borrow::<Timer>()
         .is_none_or(|t| t.due.get().is_none());
