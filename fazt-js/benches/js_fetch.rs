@@ -103,7 +103,7 @@ fn benches(c: &mut Criterion) {
         b.iter_custom(|i| windows.run(i, 1, rust_call, &mut js_fetch))
     });
     if let Some(ratio) = windows.ratio() {
-        println!("fetch_json_1k: js_fetch / rust_transport over the same windows: {ratio:.2}");
+        println!("fetch_json_1k: js_fetch / rust_transport over the same windows: {ratio:.3}");
     }
     // Where the JS side's time goes: a call refused by the policy (op round
     // trip, error object, no network), and JSON.parse of the same body.
@@ -312,7 +312,7 @@ fn web_fetch(c: &mut Criterion, client: &EgressClient, url: &str, limits: Limits
     });
     if let Some(ratio) = windows.ratio() {
         println!(
-            "web_fetch: web_fetch_json_1k / sync_fetch_json_1k over the same windows: {ratio:.2}"
+            "web_fetch: web_fetch_json_1k / sync_fetch_json_1k over the same windows: {ratio:.3}"
         );
     }
     group.bench_function("event_loop_settles_a_promise", |b| {
@@ -330,7 +330,7 @@ fn web_fetch(c: &mut Criterion, client: &EgressClient, url: &str, limits: Limits
     });
     if let Some(ratio) = windows.ratio() {
         println!(
-            "web_fetch: five_parallel_calls_50ms / one_call_50ms over the same windows: {ratio:.2}"
+            "web_fetch: five_parallel_calls_50ms / one_call_50ms over the same windows: {ratio:.3}"
         );
     }
     group.finish();

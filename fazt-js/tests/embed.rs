@@ -139,50 +139,17 @@ fn a_long_lived_runtime_serves_requests_without_end() {
     let env = common::env(Limits::default(), EntryOverrides::default(), |_| {
         Reply::ok("x")
     });
-    let mut runtime = plain_runtime(&env);
-    let driver = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let _inside = driver.enter();
-    let f = runtime
-        .execute_script(
-            "app.js",
-            "async () => { try { await fetch('https://evil.test/') } catch (e) { return e.code.length } }",
-        )
-        .unwrap();
+    let mut served = Served::new(
+        &env,
+        "async () => { try { await fetch('https://evil.test/') } catch (e) { return e.code.length } }",
+    );
     // Small blocks taken after each request keep the allocator from handing
     // the next request the addresses of the last one's, as a busy host's
     // other work does.
     let mut hold: Vec<Box<u64>> = Vec::new();
     for i in 0..40_000 {
         hold.extend((0..4).map(Box::new));
-        runtime.op_state().borrow_mut().put(FetchContext::new(
-            env.client.clone(),
-            Some("shop".into()),
-            &Limits::default(),
-        ));
-        // --- as in the README ---
-        let promise = {
-            deno_core::scope!(scope, &mut runtime);
-            let f = v8::Local::new(scope, &f);
-            let f = v8::Local::<v8::Function>::try_from(f).unwrap();
-            let undefined = v8::undefined(scope).into();
-            let p = f.call(scope, undefined, &[]).unwrap();
-            v8::Global::new(scope, v8::Local::<v8::Promise>::try_from(p).unwrap())
-        };
-        driver
-            .block_on(runtime.run_event_loop(PollEventLoopOptions::default()))
-            .unwrap_or_else(|e| panic!("request {i}: {e}"));
-        deno_core::scope!(scope, &mut runtime);
-        let promise = v8::Local::new(scope, &promise);
-        assert_eq!(promise.state(), v8::PromiseState::Fulfilled, "request {i}");
-        // ---
-        assert_eq!(
-            promise.result(scope).int32_value(scope),
-            Some(11),
-            "request {i}"
-        );
+        assert_eq!(served.request(i), 11, "request {i}");
     }
 }
 
@@ -195,51 +162,81 @@ fn answered_web_fetches_leave_nothing_in_the_heap() {
     let env = common::env(Limits::default(), EntryOverrides::default(), |_| {
         Reply::ok("{\"a\":1}")
     });
-    let mut runtime = plain_runtime(&env);
-    let driver = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let _inside = driver.enter();
-    let source = format!(
+    let handler = format!(
         "async () => (await (await fetch('https://api.test:{}/x')).json()).a",
         env.up.port()
     );
-    let f = runtime.execute_script("app.js", source).unwrap();
+    let mut served = Served::new(&env, &handler);
     let mut used = Vec::new();
     for i in 1..=2_000 {
-        runtime.op_state().borrow_mut().put(FetchContext::new(
-            env.client.clone(),
-            Some("shop".into()),
-            &Limits::default(),
-        ));
-        let promise = driver.block_on(async {
-            let promise = {
-                deno_core::scope!(scope, &mut runtime);
-                let f = v8::Local::new(scope, &f);
-                let f = v8::Local::<v8::Function>::try_from(f).unwrap();
-                let undefined = v8::undefined(scope).into();
-                let p = f.call(scope, undefined, &[]).unwrap();
-                v8::Global::new(scope, v8::Local::<v8::Promise>::try_from(p).unwrap())
-            };
-            runtime
-                .run_event_loop(PollEventLoopOptions::default())
-                .await
-                .unwrap_or_else(|e| panic!("request {i}: {e}"));
-            promise
-        });
-        {
-            deno_core::scope!(scope, &mut runtime);
-            let promise = v8::Local::new(scope, &promise);
-            assert_eq!(promise.state(), v8::PromiseState::Fulfilled, "request {i}");
-            assert_eq!(promise.result(scope).int32_value(scope), Some(1));
-        }
+        assert_eq!(served.request(i), 1, "request {i}");
         if i % 1_000 == 0 {
-            used.push(runtime.v8_isolate().get_heap_statistics().used_heap_size());
+            let heap = served.runtime.v8_isolate().get_heap_statistics();
+            used.push(heap.used_heap_size());
         }
     }
     assert_eq!(
         used[0], used[1],
         "heap bytes in use after 1 000 and 2 000 calls"
     );
+}
+
+/// One runtime kept for many requests, with its event loop's driver.
+struct Served {
+    runtime: JsRuntime,
+    driver: tokio::runtime::Runtime,
+    handler: v8::Global<v8::Value>,
+    client: fazt_transport::EgressClient,
+}
+
+impl Served {
+    /// `handler`, an async function, compiled once in a plain runtime.
+    fn new(env: &common::Env, handler: &str) -> Self {
+        let mut runtime = plain_runtime(env);
+        let driver = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let handler = {
+            let _inside = driver.enter();
+            runtime
+                .execute_script("app.js", handler.to_string())
+                .unwrap()
+        };
+        Served {
+            runtime,
+            driver,
+            handler,
+            client: env.client.clone(),
+        }
+    }
+
+    /// Request `i`: the handler called with a fresh budget and the event
+    /// loop run until nothing is pending (README, "Embedding"); the small
+    /// integer its promise was fulfilled with.
+    fn request(&mut self, i: usize) -> i32 {
+        let _inside = self.driver.enter();
+        self.runtime.op_state().borrow_mut().put(FetchContext::new(
+            self.client.clone(),
+            Some("shop".into()),
+            &Limits::default(),
+        ));
+        // --- as in the README ---
+        let promise = {
+            deno_core::scope!(scope, &mut self.runtime);
+            let f = v8::Local::new(scope, &self.handler);
+            let f = v8::Local::<v8::Function>::try_from(f).unwrap();
+            let undefined = v8::undefined(scope).into();
+            let p = f.call(scope, undefined, &[]).unwrap();
+            v8::Global::new(scope, v8::Local::<v8::Promise>::try_from(p).unwrap())
+        };
+        self.driver
+            .block_on(self.runtime.run_event_loop(PollEventLoopOptions::default()))
+            .unwrap_or_else(|e| panic!("request {i}: {e}"));
+        deno_core::scope!(scope, &mut self.runtime);
+        let promise = v8::Local::new(scope, &promise);
+        assert_eq!(promise.state(), v8::PromiseState::Fulfilled, "request {i}");
+        // ---
+        promise.result(scope).int32_value(scope).unwrap()
+    }
 }
