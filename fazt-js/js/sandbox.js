@@ -20,6 +20,7 @@ const ObjectDefineProperty = Object.defineProperty;
 const ObjectPreventExtensions = Object.preventExtensions;
 const ObjectPrototype = Object.prototype;
 const ArrayPrototype = Array.prototype;
+const PromisePrototype = Promise.prototype;
 const SymbolSpecies = Symbol.species;
 const RangeErrorCtor = RangeError;
 const IndirectEval = eval;
@@ -244,13 +245,21 @@ function installPrepareStackTrace() {
 // Object.prototype or Array.prototype, and `map`, `constructor` and the
 // species getter that `map` consults cannot be replaced. Existing
 // properties stay writable, so assigning `toString` or `constructor` on
-// ordinary objects keeps working.
+// ordinary objects keeps working. deno_core's async-op stub chains on a
+// promise of its own with `catch`, whose species lookup reads
+// Promise.prototype.constructor and Promise[Symbol.species]: a script that
+// replaced either would be handed that promise, or would make the promise
+// the op returns and settle it with an answer of its own while the call
+// is in flight. So neither can be replaced either (subclasses of Promise
+// keep their own).
 function fixEnginePaths() {
   ObjectPreventExtensions(ObjectPrototype);
   ObjectPreventExtensions(ArrayPrototype);
   ObjectDefineProperty(ArrayPrototype, "map", { writable: false, configurable: false });
   ObjectDefineProperty(ArrayPrototype, "constructor", { writable: false, configurable: false });
   ObjectDefineProperty(Array, SymbolSpecies, { configurable: false });
+  ObjectDefineProperty(PromisePrototype, "constructor", { writable: false, configurable: false });
+  ObjectDefineProperty(Promise, SymbolSpecies, { configurable: false });
 }
 
 // The script's name and source, for the locations of its failures.

@@ -57,7 +57,6 @@ const ObjectDefineProperty = Object.defineProperty;
 const ObjectDefineProperties = Object.defineProperties;
 const ObjectFreeze = Object.freeze;
 const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
-const ObjectSetPrototypeOf = Object.setPrototypeOf;
 const ReflectOwnKeys = Reflect.ownKeys;
 const ReflectApply = Reflect.apply;
 const PromiseCtor = Promise;
@@ -1119,10 +1118,8 @@ function fetch(input, init = undefined) {
   } catch (e) {
     return PromiseReject(e);
   }
-  // The script never holds these promises, and no species lookup on them
-  // reaches a getter it put on Promise.prototype (see internal).
-  const answered = (settle) => PromisePrototypeThen(internal(made), (out) =>
-    out !== null ? settle(out) : PromisePrototypeThen(internal(op_fazt_web_fetch_wait(id)), settle));
+  const answered = (settle) => PromisePrototypeThen(made, (out) =>
+    out !== null ? settle(out) : PromisePrototypeThen(op_fazt_web_fetch_wait(id), settle));
   if (signal === null) {
     return answered((out) => {
       op_fazt_web_fetch_done(id);
@@ -1150,15 +1147,6 @@ function fetch(input, init = undefined) {
       }
     });
   });
-}
-
-// `promise` without a prototype: `then` on it finds no `constructor` and
-// makes a plain Promise, without a species lookup a script's getter on
-// Promise.prototype would see (with the promise). Only for promises that
-// are never awaited: an await would take it for a plain value.
-function internal(promise) {
-  ObjectSetPrototypeOf(promise, null);
-  return promise;
 }
 
 // The Response for the op's record, or the refusal it holds, thrown.

@@ -69,6 +69,7 @@ pub(crate) fn op_fazt_web_fetch(
     WebCallsPending::count(&mut s, id);
     if let Route::Refused(outcome) = route {
         drop(s);
+        WebCallsPending::answered(&state, id);
         settle(scope, resolve, Some(outcome));
         return;
     }
@@ -76,6 +77,7 @@ pub(crate) fn op_fazt_web_fetch(
     // call would be refused rather than lost.
     let Some(spawner) = s.try_borrow::<V8TaskSpawner>().cloned() else {
         drop(s);
+        WebCallsPending::answered(&state, id);
         let refusal = NetError::HostFailure {
             reason: "the web fetch cannot reach the event loop's tasks".into(),
         };
@@ -117,16 +119,19 @@ pub(crate) fn op_fazt_web_fetch_wait(
             reason: format!("no web fetch numbered {id} was handed on"),
         }))
     });
-    async move { on_thread(state, route, id).await }
+    async move {
+        let outcome = on_thread(Rc::clone(&state), route, id).await;
+        WebCallsPending::answered(&state, id);
+        outcome
+    }
 }
 
 /// The script received the answer of web fetch `id` ([`WebCallsPending`]);
-/// a number not counted, or given back already, changes nothing.
+/// a number not counted, not answered yet or given back already changes
+/// nothing.
 #[op2(fast)]
 pub(crate) fn op_fazt_web_fetch_done(state: &mut OpState, id: u32) {
-    if let Some(pending) = state.try_borrow_mut::<WebCallsPending>() {
-        pending.0.remove(&id);
-    }
+    WebCallsPending::given_back(state, id);
 }
 
 /// Marks web fetch `id` of this run as aborted.
@@ -185,7 +190,10 @@ fn dispatch(scope: &mut v8::PinScope, state: &Weak<RefCell<OpState>>) {
             Made::HandOn(route)
         };
         let outcome = match made {
-            Made::Here(outcome) => Some(outcome),
+            Made::Here(outcome) => {
+                WebCallsPending::answered(&state, id);
+                Some(outcome)
+            }
             Made::HandOn(route) => {
                 if let Ok(mut s) = state.try_borrow_mut() {
                     if !s.has::<Handed>() {
@@ -272,9 +280,11 @@ fn settle(scope: &mut v8::PinScope, resolve: v8::Local<v8::Function>, outcome: O
 /// A call answered while the script's turn still runs stays counted until
 /// the script has seen the answer, so a call started in that turn is not
 /// taken for one alone in flight while that answer's continuation (which
-/// may start another call or abort this one) waits for it.
+/// may start another call or abort this one) waits for it. Only a call
+/// the host has answered ([`WebCallsPending::answered`]) can be given
+/// back: nothing js/web.js is made to do early uncounts a call in flight.
 #[derive(Debug, Default)]
-struct WebCallsPending(std::collections::HashSet<u32>);
+struct WebCallsPending(HashMap<u32, bool>);
 
 impl WebCallsPending {
     /// Counts web fetch `id` of the run `state` belongs to.
@@ -282,7 +292,28 @@ impl WebCallsPending {
         if !state.has::<WebCallsPending>() {
             state.put(WebCallsPending::default());
         }
-        state.borrow_mut::<WebCallsPending>().0.insert(id);
+        state.borrow_mut::<WebCallsPending>().0.insert(id, false);
+    }
+
+    /// The host has handed the script the answer of web fetch `id`.
+    fn answered(state: &Rc<RefCell<OpState>>, id: u32) {
+        if let Ok(mut s) = state.try_borrow_mut() {
+            if let Some(answered) = s
+                .try_borrow_mut::<WebCallsPending>()
+                .and_then(|p| p.0.get_mut(&id))
+            {
+                *answered = true;
+            }
+        }
+    }
+
+    /// The script received the answer of web fetch `id`.
+    fn given_back(state: &mut OpState, id: u32) {
+        if let Some(pending) = state.try_borrow_mut::<WebCallsPending>() {
+            if pending.0.get(&id) == Some(&true) {
+                pending.0.remove(&id);
+            }
+        }
     }
 }
 

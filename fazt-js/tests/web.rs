@@ -565,3 +565,58 @@ fn a_refused_call_does_not_make_a_call_in_flight_look_gone() {
     assert_eq!(v[0], json!("AbortError"), "{v}");
     assert!(v[1].as_u64().unwrap() < 1500, "{v}");
 }
+
+/// A script cannot make the promise of a call handed to a thread: were
+/// its getter on `Promise.prototype.constructor` to answer deno_core's
+/// species lookup with a constructor of its own, it could settle that
+/// promise with a forged answer while the call is in flight, and the call
+/// would look given back. Here the script tries, and an abort in the
+/// continuation of the real answer still stops the next call.
+#[test]
+fn a_call_handed_to_a_thread_cannot_be_answered_by_the_script() {
+    let env = env(&[("exec_timeout_ms", 8000), ("budget_ms", 10000)]);
+    let v = env.value(
+        r#"
+        (async () => {
+          const P = Promise;
+          const inner = [];
+          class Forged {
+            constructor(exec) {
+              let resolve;
+              const p = new P((r, j) => { resolve = r; exec(r, j); });
+              resolve([200, "", "", false, [], "forged", 0]);
+              return p;
+            }
+          }
+          try {
+            Object.defineProperty(P.prototype, "constructor", {
+              get() {
+                // Only deno_core's own lookup, in its async-op stub.
+                if (inner.length < 2 && String(new Error().stack).includes("setPromise")) {
+                  inner.push(this);
+                  return { [Symbol.species]: Forged };
+                }
+                return P;
+              },
+              configurable: true,
+            });
+          } catch {}
+          const c = new AbortController();
+          const a = fetch("BASE/slow/300?a");
+          const b = fetch("BASE/slow/300?b");
+          await a;
+          await b;
+          // The real answer of a, when it comes, aborts c.
+          if (inner.length > 0) Reflect.apply(P.prototype.then, inner[0], [() => c.abort()]);
+          else a.then(() => c.abort());
+          const t = Date.now();
+          const r = await fetch("BASE/slow/2000?c", { signal: c.signal }).then(() => "made", (e) => e.name);
+          return [r, Date.now() - t, (await (await a).text()).slice(0, 5), inner.length];
+        })()
+        "#,
+    );
+    assert_eq!(v[0], json!("AbortError"), "{v}");
+    assert!(v[1].as_u64().unwrap() < 1000, "{v}");
+    assert_eq!(v[2], json!("slept"), "{v}");
+    assert_eq!(v[3], json!(0), "{v}");
+}
