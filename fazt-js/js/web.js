@@ -1078,6 +1078,8 @@ bodyMethods(Request.prototype, (r) => requestState(r));
 
 // Numbers a run's calls, for op_fazt_web_fetch_abort.
 let lastCall = 0;
+// The op's body arguments for a request without one.
+const NO_BODY = ObjectFreeze([BODY_NONE, "", 0]);
 
 function fetch(input, init = undefined) {
   // The request's parts, by the Request constructor's rules, without the
@@ -1090,7 +1092,7 @@ function fetch(input, init = undefined) {
   }
   const signal = call.signal;
   if (signal !== null && signal.aborted) return PromiseReject(signal.reason);
-  const body = call.body === null ? [BODY_NONE, "", 0] : bytesBody(call.body.bytes);
+  const body = call.body === null ? NO_BODY : bytesBody(call.body.bytes);
   const list = call.headers;
   const headers = [];
   for (let i = 0; i < list.length; i++) headers[i] = [list[i][0], list[i][1]];
