@@ -21,6 +21,7 @@ const ObjectPreventExtensions = Object.preventExtensions;
 const ObjectPrototype = Object.prototype;
 const ArrayPrototype = Array.prototype;
 const PromisePrototype = Promise.prototype;
+const FunctionPrototype = Function.prototype;
 const SymbolSpecies = Symbol.species;
 const RangeErrorCtor = RangeError;
 const IndirectEval = eval;
@@ -251,7 +252,12 @@ function installPrepareStackTrace() {
 // replaced either would be handed that promise, or would make the promise
 // the op returns and settle it with an answer of its own while the call
 // is in flight. So neither can be replaced either (subclasses of Promise
-// keep their own).
+// keep their own), and nothing can be added to Promise.prototype (a setter
+// there for the id deno_core stores on an op's promise was handed the
+// promise). deno_core's async-op stub and the engine layer's own JS call
+// functions through `call`, looked up on Function.prototype each time: a
+// script that replaced it was handed deno_core's raw ops, which it could
+// then call at will. So `call` cannot be replaced.
 function fixEnginePaths() {
   ObjectPreventExtensions(ObjectPrototype);
   ObjectPreventExtensions(ArrayPrototype);
@@ -260,6 +266,8 @@ function fixEnginePaths() {
   ObjectDefineProperty(Array, SymbolSpecies, { configurable: false });
   ObjectDefineProperty(PromisePrototype, "constructor", { writable: false, configurable: false });
   ObjectDefineProperty(Promise, SymbolSpecies, { configurable: false });
+  ObjectPreventExtensions(PromisePrototype);
+  ObjectDefineProperty(FunctionPrototype, "call", { writable: false, configurable: false });
 }
 
 // The script's name and source, for the locations of its failures.

@@ -719,6 +719,8 @@ pub(crate) fn op_fazt_parse_url(#[string] input: String) -> Option<(String, bool
 pub(crate) struct Timer {
     pub(crate) due: std::cell::Cell<Option<Instant>>,
     changed: Rc<tokio::sync::Notify>,
+    /// An `op_fazt_timer_wait` is pending.
+    waiting: std::cell::Cell<bool>,
 }
 
 impl Timer {
@@ -726,6 +728,35 @@ impl Timer {
         Timer {
             due: std::cell::Cell::new(None),
             changed: Rc::new(tokio::sync::Notify::new()),
+            waiting: std::cell::Cell::new(false),
+        }
+    }
+}
+
+/// The run's one pending timer wait; the next may begin when it ends.
+struct TimerWait(Rc<RefCell<OpState>>);
+
+impl TimerWait {
+    /// The wait, unless one is pending already.
+    fn begin(state: &Rc<RefCell<OpState>>) -> Option<TimerWait> {
+        let mut s = state.try_borrow_mut().ok()?;
+        if !s.has::<Timer>() {
+            s.put(Timer::new());
+        }
+        let timer = s.borrow::<Timer>();
+        if timer.waiting.replace(true) {
+            return None;
+        }
+        Some(TimerWait(Rc::clone(state)))
+    }
+}
+
+impl Drop for TimerWait {
+    fn drop(&mut self) {
+        if let Ok(s) = self.0.try_borrow() {
+            if let Some(timer) = s.try_borrow::<Timer>() {
+                timer.waiting.set(false);
+            }
         }
     }
 }
@@ -749,7 +780,9 @@ pub(crate) fn op_fazt_timer_set(state: &mut OpState, ms: f64) {
 
 /// Resolves when the run's timer is due (js/web.js keeps exactly one of
 /// these pending while it has timers). Host memory does not grow with the
-/// number of timers a script makes: they are JS objects in its heap.
+/// number of timers a script makes: they are JS objects in its heap. A
+/// wait asked for while one is pending (js/web.js never does) resolves at
+/// once, so waits cannot pile up in host memory however the op is called.
 #[op2]
 pub(crate) fn op_fazt_timer_wait(
     state: Rc<RefCell<OpState>>,
@@ -759,8 +792,13 @@ pub(crate) fn op_fazt_timer_wait(
     // callback, touches no timer: a runtime built without timers panics
     // on the event loop's poll instead, where the embedder sees it.
     let event_loop = tokio::runtime::Handle::try_current().is_ok();
+    let wait = if event_loop {
+        TimerWait::begin(&state)
+    } else {
+        None
+    };
     async move {
-        if event_loop {
+        if let Some(_wait) = wait {
             tokio::task::yield_now().await;
             timer_wait(state).await;
         }

@@ -114,6 +114,10 @@ pub(crate) fn op_fazt_web_fetch_wait(
         .try_borrow_mut()
         .ok()
         .and_then(|mut s| s.try_borrow_mut::<Handed>()?.0.remove(&id));
+    // Only a call this op makes counts as answered when it ends: a number
+    // with nothing handed on (which js/web.js never asks for) answers at
+    // once and gives nothing back.
+    let made = handed.is_some();
     let route = handed.unwrap_or_else(|| {
         Route::Refused(error_outcome(&NetError::HostFailure {
             reason: format!("no web fetch numbered {id} was handed on"),
@@ -121,7 +125,9 @@ pub(crate) fn op_fazt_web_fetch_wait(
     });
     async move {
         let outcome = on_thread(Rc::clone(&state), route, id).await;
-        WebCallsPending::answered(&state, id);
+        if made {
+            WebCallsPending::answered(&state, id);
+        }
         outcome
     }
 }

@@ -620,3 +620,32 @@ fn a_call_handed_to_a_thread_cannot_be_answered_by_the_script() {
     assert_eq!(v[2], json!("slept"), "{v}");
     assert_eq!(v[3], json!(0), "{v}");
 }
+
+/// deno_core's async-op stub calls the raw op through `call`, looked up on
+/// `Function.prototype` at each call: a script that replaced it was handed
+/// the raw ops (the web fetch's wait, the timer's) and could call them at
+/// will, give back a call in flight, or pile up pending timer waits in host
+/// memory. `call` cannot be replaced, so nothing reaches them.
+#[test]
+fn a_script_cannot_reach_the_raw_async_ops() {
+    let env = env(&[("exec_timeout_ms", 5000), ("budget_ms", 10000)]);
+    let v = env.value(
+        r#"
+        (async () => {
+          const seen = [];
+          try {
+            Function.prototype.call = function (thisArg, ...args) {
+              seen.push(typeof this === "function" ? this.name : typeof this);
+              return Reflect.apply(this, thisArg, args);
+            };
+          } catch {}
+          const t = AbortSignal.timeout(150);
+          const fired = new Promise((r) => t.addEventListener("abort", r));
+          const [a, b] = await Promise.all([fetch("BASE/slow/100?a"), fetch("BASE/slow/100?b")]);
+          await fired;
+          return [a.status, b.status, t.aborted, seen.length];
+        })()
+        "#,
+    );
+    assert_eq!(v, json!([200, 200, true, 0]), "{v}");
+}
