@@ -18,6 +18,7 @@ const ReflectOwnKeys = Reflect.ownKeys;
 const ReflectDeleteProperty = Reflect.deleteProperty;
 const ObjectDefineProperty = Object.defineProperty;
 const ObjectPreventExtensions = Object.preventExtensions;
+const ObjectHasOwn = Object.hasOwn;
 const ObjectPrototype = Object.prototype;
 const ArrayPrototype = Array.prototype;
 const PromisePrototype = Promise.prototype;
@@ -257,8 +258,26 @@ function installPrepareStackTrace() {
 // promise). deno_core's async-op stub and the engine layer's own JS call
 // functions through `call`, looked up on Function.prototype each time: a
 // script that replaced it was handed deno_core's raw ops, which it could
-// then call at will. So `call` cannot be replaced.
+// then call at will. So `call` cannot be replaced. The engine layer makes
+// host errors and other values with global constructors it looks up by
+// name at the time, and deno_core reads `globalThis.Error.prepareStackTrace`
+// for every stack: a script that replaced or removed `Error` made deno_core
+// format stacks itself (running the script's getters, panicking on a huge
+// one) and the engine fail where the host expects a value (a panic inside
+// an engine callback, which aborts the process). So those global bindings
+// cannot be replaced or removed either.
+const ENGINE_GLOBALS = [
+  "Error", "EvalError", "RangeError", "ReferenceError", "SyntaxError", "TypeError", "URIError",
+  "AggregateError", "Object", "Function", "Array", "Promise", "Symbol", "RegExp", "Reflect",
+  "Proxy", "Math", "Date", "ArrayBuffer", "DataView", "Map", "Set",
+];
+
 function fixEnginePaths() {
+  for (const name of ENGINE_GLOBALS) {
+    if (ObjectHasOwn(globalThis, name)) {
+      ObjectDefineProperty(globalThis, name, { writable: false, configurable: false });
+    }
+  }
   ObjectPreventExtensions(ObjectPrototype);
   ObjectPreventExtensions(ArrayPrototype);
   ObjectDefineProperty(ArrayPrototype, "map", { writable: false, configurable: false });

@@ -138,6 +138,10 @@ pub(crate) fn op_fazt_web_fetch_wait(
 #[op2(fast)]
 pub(crate) fn op_fazt_web_fetch_done(state: &mut OpState, id: u32) {
     WebCallsPending::given_back(state, id);
+    // An abort of a call that was refused (never made) is forgotten here.
+    if let Some(aborted) = state.try_borrow_mut::<Aborted>() {
+        aborted.0.remove(&id);
+    }
 }
 
 /// Marks web fetch `id` of this run as aborted.
