@@ -552,6 +552,33 @@ pub(crate) enum Route {
     Refused(Outcome),
 }
 
+impl Route {
+    /// The run's slots the call takes one of (none for a refusal).
+    pub(crate) fn slots(&self) -> Option<&RunSlots> {
+        match self {
+            Route::Local(_, slots) => Some(slots),
+            Route::Remote(remote, ..) => Some(&remote.slots),
+            Route::Refused(_) => None,
+        }
+    }
+
+    /// Makes the call on this thread, blocking, with `slot` taken and its
+    /// time cut to `deadline`; a refusal is its own outcome.
+    pub(crate) fn make_blocking(self, slot: Slot, deadline: Option<Instant>) -> Outcome {
+        match self {
+            Route::Local(call, _) => {
+                let result = call.within(deadline).make();
+                drop(slot);
+                result.into()
+            }
+            Route::Remote(remote, args, body) => {
+                remote.call(within(args, deadline), body, slot).into()
+            }
+            Route::Refused(outcome) => outcome,
+        }
+    }
+}
+
 /// The call the fetch ops were asked for, from their arguments (see
 /// [`op_fazt_fetch`]).
 pub(crate) fn route(
@@ -621,22 +648,14 @@ pub(crate) fn op_fazt_fetch(
         Ok(s) => route(&s, url, options, body, body_kind, body_size),
         Err(_) => return error_outcome(&reentered()),
     };
-    let deadline = run_deadline(&state);
-    match route {
-        Route::Refused(outcome) => outcome,
-        Route::Local(call, slots) => {
-            let Some(_slot) = slots.acquire_blocking(deadline) else {
-                return error_outcome(&no_slot());
-            };
-            call.within(deadline).make().into()
-        }
-        Route::Remote(remote, args, body) => {
-            let Some(slot) = remote.slots.acquire_blocking(deadline) else {
-                return error_outcome(&no_slot());
-            };
-            remote.call(within(args, deadline), body, slot).into()
-        }
+    if let Route::Refused(outcome) = route {
+        return outcome;
     }
+    let deadline = run_deadline(&state);
+    let Some(slot) = route.slots().and_then(|s| s.acquire_blocking(deadline)) else {
+        return error_outcome(&no_slot());
+    };
+    route.make_blocking(slot, deadline)
 }
 
 /// A call to make on a call thread.

@@ -231,30 +231,16 @@ enum Made {
 /// call is alone in flight, so one is, unless the run's blocking calls
 /// hold them all); otherwise gives the call back, to be handed on.
 fn make_here(state: &Rc<RefCell<OpState>>, route: Route, id: u32) -> Made {
-    let deadline = run_deadline(state);
-    match route {
-        Route::Local(call, slots) => {
-            let Some(slot) = slots.try_acquire() else {
-                return Made::HandOn(Route::Local(call, slots));
-            };
-            if was_aborted(state, id) {
-                return Made::Here(error_outcome(&aborted()));
-            }
-            let result = call.within(deadline).make();
-            drop(slot);
-            Made::Here(result.into())
-        }
-        Route::Remote(remote, args, body) => {
-            let Some(slot) = remote.slots.try_acquire() else {
-                return Made::HandOn(Route::Remote(remote, args, body));
-            };
-            if was_aborted(state, id) {
-                return Made::Here(error_outcome(&aborted()));
-            }
-            Made::Here(remote.call(within(args, deadline), body, slot).into())
-        }
-        Route::Refused(outcome) => Made::Here(outcome),
+    if let Route::Refused(outcome) = route {
+        return Made::Here(outcome);
     }
+    let Some(slot) = route.slots().and_then(|s| s.try_acquire()) else {
+        return Made::HandOn(route);
+    };
+    if was_aborted(state, id) {
+        return Made::Here(error_outcome(&aborted()));
+    }
+    Made::Here(route.make_blocking(slot, run_deadline(state)))
 }
 
 /// Settles a web fetch's promise through its `resolve` function: with the
@@ -364,21 +350,28 @@ fn no_event_loop() -> NetError {
 /// Makes a call [`dispatch`] handed on: after a slot, on a call thread (or
 /// by the parent process, for an isolated run's worker).
 async fn on_thread(state: Rc<RefCell<OpState>>, route: Route, id: u32) -> Outcome {
+    if let Route::Refused(outcome) = route {
+        return outcome;
+    }
+    let slot = match route.slots() {
+        Some(slots) => slots.acquire().await,
+        None => None,
+    };
+    let Some(slot) = slot else {
+        return error_outcome(&no_slot());
+    };
+    if was_aborted(&state, id) {
+        return error_outcome(&aborted());
+    }
+    // The time waited for the slot is gone from the run.
+    let deadline = run_deadline(&state);
     match route {
-        Route::Refused(outcome) => outcome,
-        Route::Local(call, slots) => {
-            let Some(permit) = slots.acquire().await else {
-                return error_outcome(&no_slot());
-            };
-            if was_aborted(&state, id) {
-                return error_outcome(&aborted());
-            }
-            // The time waited for the slot is gone from the run.
-            let call = call.within(run_deadline(&state));
+        Route::Local(call, _) => {
+            let call = call.within(deadline);
             let (tx, rx) = tokio::sync::oneshot::channel();
             let spawned = on_call_thread(Box::new(move || {
                 let result = call.make();
-                drop(permit);
+                drop(slot);
                 let _ = tx.send(result);
             }));
             if let Err(e) = spawned {
@@ -393,16 +386,11 @@ async fn on_thread(state: Rc<RefCell<OpState>>, route: Route, id: u32) -> Outcom
                 }),
             }
         }
-        Route::Remote(remote, args, body) => {
-            let Some(slot) = remote.slots.acquire().await else {
-                return error_outcome(&no_slot());
-            };
-            if was_aborted(&state, id) {
-                return error_outcome(&aborted());
-            }
-            let args = within(args, run_deadline(&state));
-            remote.call_async(args, body, slot).await.into()
-        }
+        Route::Remote(remote, args, body) => remote
+            .call_async(within(args, deadline), body, slot)
+            .await
+            .into(),
+        Route::Refused(outcome) => outcome,
     }
 }
 
