@@ -478,7 +478,9 @@ pub(crate) fn error_outcome(e: &NetError) -> Outcome {
 }
 
 /// Console output kept for one run, within a byte budget
-/// (`max_console_bytes`).
+/// (`max_console_bytes`). A line costs its text and the line break that ends
+/// it, so the lines kept are at most the budget in number too: an empty line
+/// is not free (each kept line is a `String` in the run's output).
 #[derive(Debug)]
 pub(crate) struct Console {
     pub(crate) lines: Vec<String>,
@@ -488,7 +490,8 @@ pub(crate) struct Console {
 }
 
 impl Console {
-    /// An empty console that keeps at most `limit` bytes of text.
+    /// An empty console that keeps at most `limit` bytes of text, line
+    /// breaks included.
     pub(crate) fn new(limit: u64) -> Self {
         Console {
             lines: Vec::new(),
@@ -504,12 +507,13 @@ impl Console {
         if self.closed {
             return false;
         }
-        if line.len() <= self.left {
-            self.left -= line.len();
+        if line.len() < self.left {
+            self.left -= line.len() + 1;
             self.lines.push(line);
             return true;
         }
-        let mut cut = self.left;
+        // What fits before the line break, cut on a character boundary.
+        let mut cut = self.left.saturating_sub(1);
         while !line.is_char_boundary(cut) {
             cut -= 1;
         }

@@ -63,7 +63,8 @@ pub struct RunOutput {
     /// a promise), or why the run failed.
     pub result: Result<serde_json::Value, ScriptError>,
     /// Lines written with `console.*`, in order, within
-    /// `max_console_bytes`: a run that writes more ends its output with a
+    /// `max_console_bytes` (each line counting its text and one byte for
+    /// its line break): a run that writes more ends its output with a
     /// `[console output truncated ...]` line.
     pub console: Vec<String>,
     /// `fetch` calls made (refused ones included).

@@ -99,9 +99,9 @@ fn console_output_stops_at_its_byte_budget_with_a_marker() {
     let mut limits = Limits::default();
     limits.set("max_console_bytes", 1024).unwrap();
     let env = env_with(limits);
-    // 600 + 600 bytes: the second line is cut after 424 bytes, inside a
-    // two-byte character (at an odd offset), which is kept whole or not
-    // at all.
+    // 600 + 600 bytes, each with its line break: the second line is cut
+    // after 422 bytes, inside a two-byte character (at an odd offset),
+    // which is kept whole or not at all.
     let out = env.run(
         r#"
         console.log("a".repeat(600));
@@ -113,9 +113,26 @@ fn console_output_stops_at_its_byte_budget_with_a_marker() {
     assert_eq!(out.result, Ok(json!("done")));
     assert_eq!(out.console.len(), 3, "{:?}", out.console);
     assert_eq!(out.console[0], "a".repeat(600));
-    assert_eq!(out.console[1], format!("b{}", "é".repeat(211)));
+    assert_eq!(out.console[1], format!("b{}", "é".repeat(210)));
     assert_eq!(
         out.console[2],
+        "[console output truncated: over max_console_bytes (1024 bytes)]"
+    );
+}
+
+#[test]
+fn empty_console_lines_spend_the_byte_budget() {
+    // Each kept line is a string in the host's memory: a line costs its
+    // line break, so empty lines end at the budget like any others.
+    let mut limits = Limits::default();
+    limits.set("max_console_bytes", 1024).unwrap();
+    let env = env_with(limits);
+    let out = env.run(r#"for (let i = 0; i < 100000; i++) console.log(""); "done""#);
+    assert_eq!(out.result, Ok(json!("done")));
+    assert_eq!(out.console.len(), 1025, "1024 empty lines and the marker");
+    assert!(out.console[..1024].iter().all(String::is_empty));
+    assert_eq!(
+        out.console[1024],
         "[console output truncated: over max_console_bytes (1024 bytes)]"
     );
 }
