@@ -76,6 +76,14 @@ unsafe extern "C" {
     flags: int,
   ) -> int;
   fn JS_PreventExtensions(ctx: *mut JSContext, obj: JSValue) -> int;
+  // fazt patch: for build_dyn_attrs.
+  fn JS_DefinePropertyValueUint32(
+    ctx: *mut JSContext,
+    this_obj: JSValue,
+    idx: u32,
+    val: JSValue,
+    flags: int,
+  ) -> int;
   fn v82jsc_link_module(ctx: *mut JSContext, module: *mut JSModuleDef) -> int;
   fn v82jsc_set_module_error_backtrace(
     ctx: *mut JSContext,
@@ -1151,33 +1159,58 @@ pub(crate) fn rewrite_dynamic_phase_imports(
 
 // Flatten QuickJS's null-proto `with` attributes object (e.g. {type:"json"})
 // into deno's host-callback FixedArray shape [key1, val1, key2, val2, ...].
+// fazt patch: built natively. A JS helper did it with `a.push` and `String`,
+// looked up when an import ran: a script that replaced `push` handed deno a
+// list of odd length, and deno's assertion panicked inside this callback
+// (the process aborted). QuickJS made the object itself, with string values
+// only (js_dynamic_import checks them), so reading it runs no script code.
 unsafe fn build_dyn_attrs(ctx: *mut JSContext, attributes: JSValue) -> JSValue {
-  if !jsv_is_object(&attributes) {
-    return unsafe { JS_NewArray(ctx) };
+  let arr = unsafe { JS_NewArray(ctx) };
+  if arr.tag == JS_TAG_EXCEPTION || !jsv_is_object(&attributes) {
+    return arr;
   }
-  let src =
-    c"(o)=>{const a=[];for(const k of Object.keys(o)){a.push(k,String(o[k]));}return a;}";
-  let f = unsafe {
-    JS_Eval(
+  let mut properties: *mut ModulePropertyEnum = ptr::null_mut();
+  let mut len = 0u32;
+  if unsafe {
+    JS_GetOwnPropertyNames(
       ctx,
-      src.as_ptr(),
-      src.to_bytes().len(),
-      c"<dynimport-attrs>".as_ptr(),
-      JS_EVAL_TYPE_GLOBAL,
+      &mut properties,
+      &mut len,
+      attributes,
+      JS_GPN_STRING_MASK | JS_GPN_ENUM_ONLY,
     )
-  };
-  if f.tag == JS_TAG_EXCEPTION {
+  } < 0
+  {
     unsafe { JS_FreeValue(ctx, JS_GetException(ctx)) };
-    return unsafe { JS_NewArray(ctx) };
+    return arr;
   }
-  let mut arg = [attributes];
-  let r = unsafe { JS_Call(ctx, f, jsv_undefined(), 1, arg.as_mut_ptr()) };
-  unsafe { JS_FreeValue(ctx, f) };
-  if r.tag == JS_TAG_EXCEPTION {
-    unsafe { JS_FreeValue(ctx, JS_GetException(ctx)) };
-    return unsafe { JS_NewArray(ctx) };
+  let mut out = 0u32;
+  for index in 0..len as usize {
+    let atom = unsafe { (*properties.add(index)).atom };
+    let name = unsafe { JS_AtomToString(ctx, atom) };
+    let value = unsafe { JS_GetProperty(ctx, attributes, atom) };
+    if name.tag == JS_TAG_STRING && value.tag == JS_TAG_STRING {
+      // Both or neither: the list stays in pairs.
+      unsafe {
+        JS_DefinePropertyValueUint32(ctx, arr, out, name, JS_PROP_C_W_E);
+        JS_DefinePropertyValueUint32(ctx, arr, out + 1, value, JS_PROP_C_W_E);
+      }
+      out += 2;
+    } else {
+      if name.tag == JS_TAG_EXCEPTION || value.tag == JS_TAG_EXCEPTION {
+        unsafe { JS_FreeValue(ctx, JS_GetException(ctx)) };
+      }
+      unsafe {
+        JS_FreeValue(ctx, name);
+        JS_FreeValue(ctx, value);
+      }
+    }
+    unsafe { JS_FreeAtom(ctx, atom) };
   }
-  r
+  if !properties.is_null() {
+    unsafe { js_free(ctx, properties.cast::<std::os::raw::c_void>()) };
+  }
+  arr
 }
 
 unsafe fn build_static_import_attrs(
@@ -1370,64 +1403,55 @@ unsafe extern "C" fn dynamic_import_hook(
   }
   let d = jsval_of(promise_ptr as *const Value);
 
-  let chain = DYN_IMPORT_CHAIN.with(|c| {
-    if let Some(cur) = c.get() {
-      return cur;
-    }
-    let src = c"(d,res,rej,mark,base)=>{Promise.resolve(d).then(res,e=>mark(e,base,rej));}";
-    let f = unsafe {
-      JS_Eval(
-        ctx,
-        src.as_ptr(),
-        src.to_bytes().len(),
-        c"<dynimport-chain>".as_ptr(),
-        JS_EVAL_TYPE_GLOBAL,
-      )
-    };
-    if f.tag != JS_TAG_EXCEPTION {
-      c.set(Some(f));
-    }
-    f
-  });
-  if chain.tag == JS_TAG_EXCEPTION {
-    reject_with("dynamic import: chain helper failed");
+  // fazt patch: chained natively, as V8 does. A JS helper chained with
+  // `Promise.resolve(d).then(...)`, looked up when an import ran: a script
+  // that replaced `Promise.resolve` was handed deno's own promise and the
+  // import's settling functions.
+  if !unsafe { JS_IsPromise(d) } {
+    let mut a = [d];
+    let r = unsafe { JS_Call(ctx, resolve, jsv_undefined(), 1, a.as_mut_ptr()) };
+    unsafe { JS_FreeValue(ctx, r) };
     return;
   }
-  let mark = unsafe {
-    JS_NewCFunction(
-      ctx,
-      dynamic_import_reject,
-      c"markDynamicImportReject".as_ptr(),
-      3,
-    )
+  let mut data = [basename, reject];
+  let on_rejected = unsafe {
+    JS_NewCFunctionData(ctx, dynamic_import_rejected, 1, 0, 2, data.as_mut_ptr())
   };
-  if mark.tag == JS_TAG_EXCEPTION {
+  if on_rejected.tag == JS_TAG_EXCEPTION {
+    unsafe { JS_FreeValue(ctx, JS_GetException(ctx)) };
     reject_with("dynamic import: reject helper failed");
     return;
   }
-  let mut args = [d, resolve, reject, mark, basename];
-  let r = unsafe { JS_Call(ctx, chain, jsv_undefined(), 5, args.as_mut_ptr()) };
-  unsafe {
-    JS_FreeValue(ctx, mark);
-    JS_FreeValue(ctx, r);
+  let chained = unsafe { JS_PromiseThen(ctx, d, resolve, on_rejected) };
+  unsafe { JS_FreeValue(ctx, on_rejected) };
+  if chained.tag == JS_TAG_EXCEPTION {
+    unsafe { JS_FreeValue(ctx, JS_GetException(ctx)) };
+    reject_with("dynamic import: chaining failed");
+    return;
   }
+  unsafe { JS_FreeValue(ctx, chained) };
 }
 
-unsafe extern "C" fn dynamic_import_reject(
+/// fazt patch: a dynamic import's rejection handler; `func_data` holds the
+/// importer's file name and the import's reject function.
+unsafe extern "C" fn dynamic_import_rejected(
   ctx: *mut JSContext,
   _this: JSValue,
   argc: int,
   argv: *mut JSValue,
+  _magic: int,
+  func_data: *mut JSValue,
 ) -> JSValue {
-  if argc < 3 || argv.is_null() {
-    return jsv_undefined();
-  }
-  let reason = unsafe { *argv };
-  let basename = unsafe { *argv.add(1) };
-  let reject = unsafe { *argv.add(2) };
+  let mut reason = if argc >= 1 && !argv.is_null() {
+    [unsafe { *argv }]
+  } else {
+    [jsv_undefined()]
+  };
   unsafe {
-    v82jsc_mark_skip_next_async_frame(ctx, reason, basename);
-    JS_Call(ctx, reject, jsv_undefined(), 1, argv)
+    let basename = *func_data;
+    let reject = *func_data.add(1);
+    v82jsc_mark_skip_next_async_frame(ctx, reason[0], basename);
+    JS_Call(ctx, reject, jsv_undefined(), 1, reason.as_mut_ptr())
   }
 }
 

@@ -497,6 +497,41 @@ pub extern "C" fn v8__Private__ForApi(
   intern::<Private>(v)
 }
 
+/// fazt patch: the private key quickjs.c's async-stack code keeps its
+/// frames and markers under (`js_v82jsc_private_atom`), one per name and
+/// isolate, as `ForApi` keeps deno's; its names (`v82jsc_private:...`) are
+/// not deno's, so the two never share a key, as they did not before. The C
+/// code looked up `globalThis.Symbol.for` for a registry symbol instead: a
+/// script could replace it (and run inside stack bookkeeping, choosing the
+/// key written) or name the key and plant getters the engine called.
+/// Undefined if no key can be made.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn v82jsc_private_key(
+  ctx: *mut JSContext,
+  name: *const std::os::raw::c_char,
+) -> JSValue {
+  let isolate = crate::quickjs::core::current_iso();
+  if ctx.is_null() || isolate.is_null() || name.is_null() {
+    return jsv_undefined();
+  }
+  let cname = unsafe { std::ffi::CStr::from_ptr(name) };
+  let desc_len = cname.to_bytes().len();
+  let desc = cname.to_string_lossy().into_owned();
+  if let Some(&known) = iso_state(isolate).private_api.get(&desc) {
+    return unsafe { JS_DupValue(ctx, known) };
+  }
+  let Some(v) = new_private_key(ctx, &desc) else {
+    return jsv_undefined();
+  };
+  iso_state(isolate)
+    .private_api
+    .insert(desc, unsafe { JS_DupValue(ctx, v) });
+  let name_value = unsafe { JS_NewStringLen(ctx, name, desc_len) };
+  remember_private_symbol(isolate, ctx, v, name_value);
+  unsafe { JS_FreeValue(ctx, name_value) };
+  v
+}
+
 #[unsafe(no_mangle)]
 pub extern "C" fn v8__Private__New(
   isolate: *mut RealIsolate,

@@ -22506,36 +22506,82 @@ static bool js_v82jsc_append_pending_async_callsite(JSContext *ctx,
 }
 
 /* v82jsc: look up (or create) the embedder's private-symbol key for the
-   structured-frames array. deno uses `Symbol.for("v82jsc_private:<name>")`
-   via the shim's v8__Private__ForApi; we mirror that here so the same atom
-   is shared. Returns JS_ATOM_NULL on failure. */
+   structured-frames array. Returns JS_ATOM_NULL on failure.
+   fazt patch: the key is a private key the Rust side keeps per isolate
+   (v82jsc_private_key), read and written as an own property only
+   (js_v82jsc_get_own, js_v82jsc_set_own, js_v82jsc_delete_own). It was a
+   registry symbol made through `globalThis.Symbol.for`, looked up here: a
+   script could replace that function (and run inside stack bookkeeping,
+   choosing the key written), or name the key and plant getters, setters
+   or Proxy traps the engine called. */
+JSValue v82jsc_private_key(JSContext *ctx, const char *name);
+
 static JSAtom js_v82jsc_private_atom(JSContext *ctx, const char *name)
 {
-    JSValue global = JS_GetGlobalObject(ctx);
-    JSValue symbol_ctor = JS_GetPropertyStr(ctx, global, "Symbol");
-    JS_FreeValue(ctx, global);
-    if (!JS_IsObject(symbol_ctor)) {
-        JS_FreeValue(ctx, symbol_ctor);
+    JSValue key = v82jsc_private_key(ctx, name);
+    JSAtom atom;
+
+    if (JS_VALUE_GET_TAG(key) != JS_TAG_SYMBOL) {
+        JS_FreeValue(ctx, key);
         return JS_ATOM_NULL;
     }
-    JSValue symbol_for = JS_GetPropertyStr(ctx, symbol_ctor, "for");
-    if (!JS_IsFunction(ctx, symbol_for)) {
-        JS_FreeValue(ctx, symbol_for);
-        JS_FreeValue(ctx, symbol_ctor);
-        return JS_ATOM_NULL;
-    }
-    JSValue arg = JS_NewString(ctx, name);
-    JSValue sym = JS_Call(ctx, symbol_for, symbol_ctor, 1, vc(&arg));
-    JS_FreeValue(ctx, arg);
-    JS_FreeValue(ctx, symbol_for);
-    JS_FreeValue(ctx, symbol_ctor);
-    if (JS_IsException(sym)) {
-        JS_FreeValue(ctx, JS_GetException(ctx));
-        return JS_ATOM_NULL;
-    }
-    JSAtom atom = JS_ValueToAtom(ctx, sym);
-    JS_FreeValue(ctx, sym);
+    atom = JS_ValueToAtom(ctx, key);
+    JS_FreeValue(ctx, key);
     return atom;
+}
+
+/* fazt patch: the value of `obj`'s own data property `atom`, or undefined. */
+static JSValue js_v82jsc_get_own(JSContext *ctx, JSValueConst obj,
+                                 JSAtom atom)
+{
+    JSShapeProperty *prs;
+    JSProperty *pr;
+
+    if (JS_VALUE_GET_TAG(obj) != JS_TAG_OBJECT)
+        return JS_UNDEFINED;
+    prs = find_own_property(&pr, JS_VALUE_GET_OBJ(obj), atom);
+    if (!prs || (prs->flags & JS_PROP_TMASK) != JS_PROP_NORMAL)
+        return JS_UNDEFINED;
+    return js_dup(pr->u.value);
+}
+
+/* fazt patch: sets `obj`'s own data property `atom` to `val` (freed), as
+   JS_SetPrivateKey does; -1 if it cannot. */
+static int js_v82jsc_set_own(JSContext *ctx, JSValueConst obj, JSAtom atom,
+                             JSValue val)
+{
+    JSShapeProperty *prs;
+    JSProperty *pr;
+    JSObject *p;
+
+    if (JS_VALUE_GET_TAG(obj) != JS_TAG_OBJECT) {
+        JS_FreeValue(ctx, val);
+        return -1;
+    }
+    p = JS_VALUE_GET_OBJ(obj);
+    prs = find_own_property(&pr, p, atom);
+    if (prs) {
+        if ((prs->flags & JS_PROP_TMASK) != JS_PROP_NORMAL) {
+            JS_FreeValue(ctx, val);
+            return -1;
+        }
+        set_value(ctx, &pr->u.value, val);
+        return 0;
+    }
+    pr = add_property(ctx, p, atom, JS_PROP_WRITABLE | JS_PROP_CONFIGURABLE);
+    if (!pr) {
+        JS_FreeValue(ctx, val);
+        return -1;
+    }
+    pr->u.value = val;
+    return 0;
+}
+
+/* fazt patch: removes `obj`'s own property `atom`, if it has one. */
+static void js_v82jsc_delete_own(JSContext *ctx, JSValueConst obj, JSAtom atom)
+{
+    if (JS_VALUE_GET_TAG(obj) == JS_TAG_OBJECT)
+        delete_property(ctx, JS_VALUE_GET_OBJ(obj), atom);
 }
 
 void v82jsc_mark_skip_next_async_frame(JSContext *ctx, JSValueConst error,
@@ -22550,7 +22596,7 @@ void v82jsc_mark_skip_next_async_frame(JSContext *ctx, JSValueConst error,
         "v82jsc_private:skip_next_async_frame");
     if (atom == JS_ATOM_NULL)
         return;
-    marker = JS_GetProperty(ctx, error, atom);
+    marker = js_v82jsc_get_own(ctx, error, atom);
     if (JS_IsNull(marker)) {
         JS_FreeValue(ctx, marker);
         JS_FreeAtom(ctx, atom);
@@ -22559,8 +22605,7 @@ void v82jsc_mark_skip_next_async_frame(JSContext *ctx, JSValueConst error,
     if (JS_IsException(marker))
         JS_FreeValue(ctx, JS_GetException(ctx));
     JS_FreeValue(ctx, marker);
-    if (JS_DefinePropertyValue(ctx, error, atom, js_dup(filename),
-                               JS_PROP_CONFIGURABLE) < 0)
+    if (js_v82jsc_set_own(ctx, error, atom, js_dup(filename)) < 0)
         JS_FreeValue(ctx, JS_GetException(ctx));
     JS_FreeAtom(ctx, atom);
 }
@@ -22579,8 +22624,7 @@ static void js_v82jsc_mark_skip_next_async_frame_any(JSContext *ctx,
         "v82jsc_private:skip_next_async_frame");
     if (atom == JS_ATOM_NULL)
         return;
-    if (JS_DefinePropertyValue(ctx, error, atom, JS_NULL,
-                               JS_PROP_CONFIGURABLE) < 0)
+    if (js_v82jsc_set_own(ctx, error, atom, JS_NULL) < 0)
         JS_FreeValue(ctx, JS_GetException(ctx));
     JS_FreeAtom(ctx, atom);
 }
@@ -22599,7 +22643,7 @@ static int js_v82jsc_take_skip_next_async_frame(JSContext *ctx,
         "v82jsc_private:skip_next_async_frame");
     if (atom == JS_ATOM_NULL)
         return 0;
-    marker = JS_GetProperty(ctx, error, atom);
+    marker = js_v82jsc_get_own(ctx, error, atom);
     if (JS_IsException(marker)) {
         JS_FreeValue(ctx, JS_GetException(ctx));
         JS_FreeAtom(ctx, atom);
@@ -22611,8 +22655,8 @@ static int js_v82jsc_take_skip_next_async_frame(JSContext *ctx,
     if (marked_file)
         JS_FreeCString(ctx, marked_file);
     JS_FreeValue(ctx, marker);
-    if (skip && JS_DeleteProperty(ctx, error, atom, 0) < 0)
-        JS_FreeValue(ctx, JS_GetException(ctx));
+    if (skip)
+        js_v82jsc_delete_own(ctx, error, atom);
     JS_FreeAtom(ctx, atom);
     return skip;
 }
@@ -22698,7 +22742,7 @@ static bool js_v82jsc_has_same_async_site(JSContext *ctx,
         "v82jsc_private:deno_core::call_site_evals");
     if (key_atom == JS_ATOM_NULL)
         return false;
-    existing = JS_GetProperty(ctx, error, key_atom);
+    existing = js_v82jsc_get_own(ctx, error, key_atom);
     JS_FreeAtom(ctx, key_atom);
     if (!JS_IsArray(existing)) {
         JS_FreeValue(ctx, existing);
@@ -22846,7 +22890,7 @@ static void js_v82jsc_append_async_frame(JSContext *ctx, JSValueConst error,
     JSAtom key_atom = js_v82jsc_private_atom(ctx,
         "v82jsc_private:deno_core::call_site_evals");
     if (key_atom != JS_ATOM_NULL) {
-        JSValue existing = JS_GetProperty(ctx, error, key_atom);
+        JSValue existing = js_v82jsc_get_own(ctx, error, key_atom);
         JSValue arr;
         uint32_t next_idx = 0;
         if (JS_IsArray(existing)) {
@@ -22870,8 +22914,7 @@ static void js_v82jsc_append_async_frame(JSContext *ctx, JSValueConst error,
                                          JS_PROP_C_W_E);
         }
         /* Stash the array back as the private property. */
-        if (JS_DefinePropertyValue(ctx, error, key_atom, arr,
-                                   JS_PROP_C_W_E) < 0) {
+        if (js_v82jsc_set_own(ctx, error, key_atom, arr) < 0) {
             JS_FreeValue(ctx, JS_GetException(ctx));
         }
         JS_FreeAtom(ctx, key_atom);
@@ -22942,7 +22985,7 @@ static void js_v82jsc_append_promise_all_frame(JSContext *ctx,
     JSAtom key_atom = js_v82jsc_private_atom(ctx,
         "v82jsc_private:deno_core::call_site_evals");
     if (key_atom != JS_ATOM_NULL) {
-        JSValue existing = JS_GetProperty(ctx, error, key_atom);
+        JSValue existing = js_v82jsc_get_own(ctx, error, key_atom);
         JSValue arr;
         uint32_t next_idx = 0;
         if (JS_IsArray(existing)) {
@@ -22960,8 +23003,7 @@ static void js_v82jsc_append_promise_all_frame(JSContext *ctx,
             if (!JS_IsNull(callsite))
                 JS_DefinePropertyValueUint32(ctx, arr, next_idx, callsite,
                                              JS_PROP_C_W_E);
-            if (JS_DefinePropertyValue(ctx, error, key_atom, arr,
-                                       JS_PROP_C_W_E) < 0)
+            if (js_v82jsc_set_own(ctx, error, key_atom, arr) < 0)
                 JS_FreeValue(ctx, JS_GetException(ctx));
         } else {
             JS_FreeValue(ctx, JS_GetException(ctx));
@@ -22984,7 +23026,7 @@ static bool js_v82jsc_has_function_frame(JSContext *ctx, JSValueConst error,
         "v82jsc_private:deno_core::call_site_evals");
     if (key_atom == JS_ATOM_NULL)
         return false;
-    frames = JS_GetProperty(ctx, error, key_atom);
+    frames = js_v82jsc_get_own(ctx, error, key_atom);
     JS_FreeAtom(ctx, key_atom);
     if (!JS_IsArray(frames)) {
         JS_FreeValue(ctx, frames);
