@@ -7,7 +7,12 @@
 // later is captured here, before the clean-up.
 import { core } from "ext:core/mod.js";
 
-const { op_fazt_set_completion, op_fazt_seal_later, op_set_format_exception_callback } = core.ops;
+const {
+  op_fazt_set_completion,
+  op_fazt_seal_later,
+  op_fazt_refuse_imports,
+  op_set_format_exception_callback,
+} = core.ops;
 const JSONStringify = JSON.stringify;
 const TypeErrorCtor = TypeError;
 const StringCtor = String;
@@ -436,6 +441,7 @@ function seal() {
   installHandlers();
   installPrepareStackTrace();
   fixEnginePaths();
+  op_fazt_refuse_imports();
   op_fazt_set_completion(evaluate, complete);
 }
 

@@ -153,7 +153,11 @@ deno_core::extension!(
 
 deno_core::extension!(
     fazt_sandbox,
-    ops = [op::op_fazt_set_completion, op::op_fazt_seal_later],
+    ops = [
+        op::op_fazt_set_completion,
+        op::op_fazt_seal_later,
+        sandbox::op_fazt_refuse_imports
+    ],
     esm_entry_point = "ext:fazt_sandbox/sandbox.js",
     esm = [dir "js", "sandbox.js"],
     options = { seal: sandbox::Seal },

@@ -18,7 +18,7 @@
 //! is taken unsealed ([`Seal::ByHost`]), and [`seal`] seals each restored
 //! runtime before anything else runs in it.
 
-use deno_core::{v8, JsRuntime, OpDecl};
+use deno_core::{op2, v8, JsRuntime, OpDecl};
 
 /// The ops a sandboxed runtime keeps: the ones fazt's preludes call, and
 /// the ones deno_core's own JS calls while it starts a runtime and runs its
@@ -40,6 +40,7 @@ pub const ALLOWED_OPS: &[&str] = &[
     // fazt_sandbox (js/sandbox.js)
     "op_fazt_set_completion",
     "op_fazt_seal_later",
+    "op_fazt_refuse_imports",
     "op_set_format_exception_callback",
     // deno_core's ext:core, while it starts
     "op_get_ext_import_meta_proto",
@@ -127,4 +128,52 @@ pub fn seal(runtime: &mut JsRuntime) -> Result<(), SealError> {
         .map(|e| e.to_rust_string_lossy(scope))
         .unwrap_or_else(|| "terminated".to_string());
     Err(SealError::Failed(message))
+}
+
+/// The message a script's `import()` is refused with.
+pub const IMPORT_REFUSED: &str = "import() is not available: a script is one file";
+
+/// Takes `import()` from the runtime's scripts: the seal calls it. A
+/// dynamic import is refused by the runtime's own callback, before
+/// deno_core's: deno_core's copies the specifier, makes its promise and
+/// reads its own error's `message` back with `unwrap`, inside an engine
+/// callback that cannot unwind, where a script can make each fail (a
+/// specifier filling the heap; a `message` rewritten by the script's
+/// `Error.prepareStackTrace` while deno_core reads the error's stack), and
+/// the process aborted. This callback reads nothing of the import and
+/// unwraps nothing.
+#[op2(nofast)]
+pub(crate) fn op_fazt_refuse_imports(isolate: &mut v8::Isolate) {
+    isolate.set_host_import_module_dynamically_callback(refuse_import);
+    isolate.set_host_import_module_with_phase_dynamically_callback(refuse_import_with_phase);
+}
+
+/// A promise rejected with a `TypeError` saying [`IMPORT_REFUSED`], or
+/// none if the heap cannot hold it (the engine then rejects the import
+/// itself).
+fn refuse_import<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    _options: v8::Local<'s, v8::Data>,
+    _referrer: v8::Local<'s, v8::Value>,
+    _specifier: v8::Local<'s, v8::String>,
+    _attributes: v8::Local<'s, v8::FixedArray>,
+) -> Option<v8::Local<'s, v8::Promise>> {
+    let resolver = v8::PromiseResolver::new(scope)?;
+    let promise = resolver.get_promise(scope);
+    let message = v8::String::new(scope, IMPORT_REFUSED)?;
+    let error = v8::Exception::type_error(scope, message);
+    resolver.reject(scope, error)?;
+    Some(promise)
+}
+
+/// [`refuse_import`] for `import.source` and `import.defer`.
+fn refuse_import_with_phase<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    options: v8::Local<'s, v8::Data>,
+    referrer: v8::Local<'s, v8::Value>,
+    specifier: v8::Local<'s, v8::String>,
+    _phase: v8::ModuleImportPhase,
+    attributes: v8::Local<'s, v8::FixedArray>,
+) -> Option<v8::Local<'s, v8::Promise>> {
+    refuse_import(scope, options, referrer, specifier, attributes)
 }

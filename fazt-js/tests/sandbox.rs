@@ -85,7 +85,11 @@ fn the_allowlist_names_only_ops_that_exist() {
     let mut runtime = runtime_with(vec![fazt_js::fazt_net::init()]);
     let names = text_of(&mut runtime, "Object.keys(Deno.core.ops).join(',')");
     let names: Vec<&str> = names.split(',').collect();
-    let sandbox_only = ["op_fazt_set_completion", "op_fazt_seal_later"];
+    let sandbox_only = [
+        "op_fazt_set_completion",
+        "op_fazt_seal_later",
+        "op_fazt_refuse_imports",
+    ];
     for op in fazt_js::sandbox::ALLOWED_OPS {
         assert!(
             names.contains(op) || sandbox_only.contains(op),

@@ -2316,76 +2316,6 @@ unsafe fn dispatch(
   result
 }
 
-unsafe fn try_fast_dispatch(
-  ctx: *mut JSContext,
-  fast_overloads: &[RawCFunction],
-  data: JSValue,
-  this_val: JSValue,
-  argc: c_int,
-  argv: *mut JSValue,
-) -> Option<JSValue> {
-  if fast_overloads.is_empty() || unsafe { fast_api_next_call_count(ctx) } <= 0
-  {
-    return None;
-  }
-
-  for overload in fast_overloads {
-    if let Some(result) =
-      unsafe { call_fast_overload(ctx, overload, data, this_val, argc, argv) }
-    {
-      unsafe { consume_fast_api_next_call(ctx) };
-      return Some(result);
-    }
-  }
-  None
-}
-
-unsafe fn fast_api_next_call_count(ctx: *mut JSContext) -> i32 {
-  if ctx.is_null() {
-    return 0;
-  }
-  let global = unsafe { JS_GetGlobalObject(ctx) };
-  let value = unsafe {
-    JS_GetPropertyStr(ctx, global, c"__v8x_fast_api_next_call".as_ptr())
-  };
-  unsafe { JS_FreeValue(ctx, global) };
-  if value.tag == JS_TAG_EXCEPTION {
-    unsafe {
-      let exc = JS_GetException(ctx);
-      JS_FreeValue(ctx, exc);
-    }
-    return 0;
-  }
-  let mut count = 0;
-  if unsafe { JS_ToInt32(ctx, &mut count, value) } < 0 {
-    unsafe {
-      JS_FreeValue(ctx, value);
-      let exc = JS_GetException(ctx);
-      JS_FreeValue(ctx, exc);
-    }
-    return 0;
-  }
-  unsafe { JS_FreeValue(ctx, value) };
-  count
-}
-
-unsafe fn consume_fast_api_next_call(ctx: *mut JSContext) {
-  let count = unsafe { fast_api_next_call_count(ctx) };
-  if count <= 0 || ctx.is_null() {
-    return;
-  }
-  let global = unsafe { JS_GetGlobalObject(ctx) };
-  unsafe {
-    JS_SetPropertyStr(
-      ctx,
-      global,
-      c"__v8x_fast_api_next_call".as_ptr(),
-      JS_NewInt32(ctx, count - 1),
-    );
-    JS_FreeValue(ctx, global);
-  }
-}
-
 unsafe fn call_fast_overload(
   ctx: *mut JSContext,
   overload: &RawCFunction,
@@ -2847,7 +2777,7 @@ unsafe extern "C" fn fn_trampoline(
   argv: *mut JSValue,
   magic: c_int,
 ) -> JSValue {
-  let Some((callback, data, _instance, signature, fast_overloads)) =
+  let Some((callback, data, _instance, signature, _fast_overloads)) =
     lookup_dispatch(ctx, magic)
   else {
     // fazt patch: a function whose entry could not be registered (see
@@ -2858,12 +2788,12 @@ unsafe extern "C" fn fn_trampoline(
     unsafe { JS_FreeValue(ctx, data) };
     return unsafe { JS_ThrowTypeError(ctx, c"Illegal invocation".as_ptr()) };
   }
-  if let Some(result) = unsafe {
-    try_fast_dispatch(ctx, &fast_overloads, data, this_val, argc, argv)
-  } {
-    unsafe { JS_FreeValue(ctx, data) };
-    return result;
-  }
+  // fazt patch: no fast path. Upstream took a native's fast variant when a
+  // test hook on the global, `__v8x_fast_api_next_call`, was above zero
+  // (set by `%OptimizeFunctionOnNextCall` in rewritten test sources), and
+  // read and wrote that hook on every call of a native with fast variants:
+  // a script's getter or `valueOf` there ran inside every op call, before
+  // the op, and chose the path. Every call takes the ordinary path.
   let r = unsafe {
     dispatch(
       ctx,

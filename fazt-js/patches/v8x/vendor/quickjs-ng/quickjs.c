@@ -8951,7 +8951,10 @@ static void build_backtrace(JSContext *ctx, JSValueConst error_val,
                 if (JS_IsException(v))
                     break;
                 if (JS_DefinePropertyValueUint32(ctx, stack, j, v, JS_PROP_C_W_E) < 0) {
-                    JS_FreeValue(ctx, v);
+                    /* fazt patch: the define freed `v`, and with it the
+                       call-site data it took from csd[j]; both were freed
+                       again here (a double free when the heap was full). */
+                    j++;
                     break;
                 }
             }
