@@ -104,6 +104,8 @@ struct QjsPromiseData {
 }
 
 unsafe extern "C" {
+  // fazt patch: see quickjs.c.
+  fn JS_HasMemoryHeadroom(rt: *mut JSRuntime, size: usize) -> bool;
   fn JS_GetOpaque(obj: JSValue, class_id: JSClassID) -> *mut c_void;
 }
 
@@ -2847,35 +2849,47 @@ unsafe fn build_callsites(
       ),
     ) in frames.iter().enumerate()
     {
+      // fazt patch: every allocation is checked. On a full heap a failed
+      // cell or row left a gap, the factory's `map` skipped it, and deno's
+      // callback read the gap as a call site with `unwrap` (the process
+      // aborted). Any failure now gives no call sites at all.
+      let text = |t: &str| JS_NewStringLen(ctx, t.as_ptr() as *const c_char, t.len());
+      let cells = [
+        text(file),
+        JS_NewInt32(ctx, *line),
+        JS_NewInt32(ctx, *col),
+        func.as_deref().map_or(jsv_null(), text),
+        type_name.as_deref().map_or(jsv_null(), text),
+        method_name.as_deref().map_or(jsv_null(), text),
+        JS_NewBool(ctx, *top as c_int),
+        JS_NewBool(ctx, *constructor as c_int),
+        JS_NewBool(ctx, *is_async as c_int),
+        JS_NewBool(ctx, *is_wasm as c_int),
+      ];
       let row = JS_NewArray(ctx);
-      let fv = JS_NewStringLen(ctx, file.as_ptr() as *const c_char, file.len());
-      JS_SetPropertyUint32(ctx, row, 0, fv);
-      JS_SetPropertyUint32(ctx, row, 1, JS_NewInt32(ctx, *line));
-      JS_SetPropertyUint32(ctx, row, 2, JS_NewInt32(ctx, *col));
-      let fnv = match func {
-        Some(f) => JS_NewStringLen(ctx, f.as_ptr() as *const c_char, f.len()),
-        None => jsv_null(),
-      };
-      JS_SetPropertyUint32(ctx, row, 3, fnv);
-      let typev = match type_name {
-        Some(name) => {
-          JS_NewStringLen(ctx, name.as_ptr() as *const c_char, name.len())
+      let mut whole = row.tag != JS_TAG_EXCEPTION;
+      for (j, cell) in cells.into_iter().enumerate() {
+        if !whole || cell.tag == JS_TAG_EXCEPTION {
+          whole = false;
+          JS_FreeValue(ctx, cell);
+        } else if JS_SetPropertyUint32(ctx, row, j as u32, cell) < 0 {
+          // The set took the cell.
+          whole = false;
         }
-        None => jsv_null(),
-      };
-      JS_SetPropertyUint32(ctx, row, 4, typev);
-      let methodv = match method_name {
-        Some(name) => {
-          JS_NewStringLen(ctx, name.as_ptr() as *const c_char, name.len())
-        }
-        None => jsv_null(),
-      };
-      JS_SetPropertyUint32(ctx, row, 5, methodv);
-      JS_SetPropertyUint32(ctx, row, 6, JS_NewBool(ctx, *top as c_int));
-      JS_SetPropertyUint32(ctx, row, 7, JS_NewBool(ctx, *constructor as c_int));
-      JS_SetPropertyUint32(ctx, row, 8, JS_NewBool(ctx, *is_async as c_int));
-      JS_SetPropertyUint32(ctx, row, 9, JS_NewBool(ctx, *is_wasm as c_int));
-      JS_SetPropertyUint32(ctx, rows, i as u32, row);
+      }
+      if !whole {
+        JS_FreeValue(ctx, row);
+        JS_FreeValue(ctx, rows);
+        JS_FreeValue(ctx, factory);
+        clear_pending(ctx);
+        return None;
+      }
+      if JS_SetPropertyUint32(ctx, rows, i as u32, row) < 0 {
+        JS_FreeValue(ctx, rows);
+        JS_FreeValue(ctx, factory);
+        clear_pending(ctx);
+        return None;
+      }
     }
 
     let mut args = [rows];
@@ -2901,6 +2915,14 @@ unsafe fn source_mapped_stack(
 ) -> Option<JSValue> {
   let cb = PREPARE_STACK_TRACE_CB.with(|c| c.get())?;
   if ctx.is_null() {
+    return None;
+  }
+  // fazt patch: deno's callback allocates (a patched call site per frame,
+  // a list of them, the stack text) and unwraps each result inside a
+  // callback that cannot unwind: on a full heap the process aborted.
+  // Without room for them, the engine keeps its own stack text.
+  let room = 256 * 1024 + frames.len() * 4096;
+  if !unsafe { JS_HasMemoryHeadroom(JS_GetRuntime(ctx), room) } {
     return None;
   }
   let sites = unsafe { build_callsites(ctx, frames) }?;

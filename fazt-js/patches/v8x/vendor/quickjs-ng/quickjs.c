@@ -2167,6 +2167,16 @@ void *js_calloc_rt(JSRuntime *rt, size_t count, size_t size)
     return ptr;
 }
 
+/* fazt patch: whether `size` more bytes fit under the runtime's memory
+   limit now, without calling the limit handler. */
+bool JS_HasMemoryHeadroom(JSRuntime *rt, size_t size)
+{
+    JSMallocState *s = &rt->malloc_state;
+
+    return s->malloc_limit == 0 ||
+        (size < s->malloc_limit && s->malloc_size < s->malloc_limit - size);
+}
+
 void *js_malloc_rt(JSRuntime *rt, size_t size)
 {
     void *ptr;
@@ -25855,7 +25865,14 @@ static int emit_coverage(JSParseState *s, uint32_t start)
 
 static void close_coverage(JSParseState *s, int pos, uint32_t end)
 {
-    put_u32(s->cur_func->byte_code.buf + pos + 5, end);
+    DynBuf *bc = &s->cur_func->byte_code;
+
+    /* fazt patch: once the buffer failed to grow (a full heap), the op
+       emit_coverage wrote at `pos` is not there, and this wrote four bytes
+       past the end of the block. The parse fails anyway. */
+    if (bc->error || pos < 0 || (size_t)pos + 9 > bc->size)
+        return;
+    put_u32(bc->buf + pos + 5, end);
 }
 
 static void emit_atom(JSParseState *s, JSAtom name)
@@ -40138,6 +40155,7 @@ static JSValue __JS_EvalInternal(JSContext *ctx, JSValueConst this_obj,
     JSFunctionDef *fd;
     JSModuleDef *m;
     bool is_strict_mode;
+    size_t saved_limit = SIZE_MAX; /* fazt patch: see below */
 
     js_parse_init(ctx, s, input, input_len, filename, line);
     skip_shebang(&s->buf_ptr, s->buf_end);
@@ -40169,6 +40187,17 @@ static JSValue __JS_EvalInternal(JSContext *ctx, JSValueConst this_obj,
             is_strict_mode = true;
         }
     }
+    /* fazt patch: no memory limit while the code is compiled. The compiler
+       does not survive an allocation that fails halfway: it ignores a
+       failed push_scope (and pops a scope it never entered), patches ops
+       in place where an emit that failed did not write them, and reads
+       labels back from beyond its buffer, so compiling on a full heap
+       corrupted the heap (SIGSEGV). What it allocates is a few times the
+       source text, which is in the heap already, and counts toward the
+       limit: the run fails at its next allocation instead. No script code
+       runs until the limit is back. */
+    saved_limit = ctx->rt->malloc_state.malloc_limit;
+    ctx->rt->malloc_state.malloc_limit = 0;
     fd = js_new_function_def(ctx, NULL, true, false, filename, line, 1);
     if (!fd)
         goto fail1;
@@ -40217,6 +40246,7 @@ static JSValue __JS_EvalInternal(JSContext *ctx, JSValueConst this_obj,
 
     /* create the function object and all the enclosed functions */
     fun_obj = js_create_function(ctx, fd);
+    ctx->rt->malloc_state.malloc_limit = saved_limit;
     if (JS_IsException(fun_obj))
         goto fail1;
     /* Could add a flag to avoid resolution if necessary */
@@ -40233,6 +40263,8 @@ static JSValue __JS_EvalInternal(JSContext *ctx, JSValueConst this_obj,
     }
     return ret_val;
  fail1:
+    if (saved_limit != SIZE_MAX)
+        ctx->rt->malloc_state.malloc_limit = saved_limit;
     /* XXX: should free all the unresolved dependencies */
     if (m)
         js_free_module_def(ctx, m);
@@ -59818,8 +59850,13 @@ static int js_create_resolving_functions(JSContext *ctx,
             JS_FreeValue(ctx, obj);
         fail:
 
-            if (i != 0)
+            if (i != 0) {
                 JS_FreeValue(ctx, resolving_funcs[0]);
+                /* fazt patch: callers free what they passed in when this
+                   fails (an async function call does): the freed function
+                   was freed again there (SIGSEGV on a full heap). */
+                resolving_funcs[0] = JS_UNDEFINED;
+            }
             ret = -1;
             break;
         }
@@ -60168,20 +60205,25 @@ static JSValue js_promise_withResolvers(JSContext *ctx, JSValueConst this_val,
     obj = JS_NewObject(ctx);
     if (JS_IsException(obj))
         goto exception;
-    if (JS_DefinePropertyValue(ctx, obj, JS_ATOM_promise, result_promise,
-                               JS_PROP_C_W_E) < 0) {
-        goto exception;
-    }
+    /* fazt patch: a define takes its value even when it fails, so each is
+       forgotten before its result is checked; the exception path freed
+       them again (SIGSEGV on a full heap). */
+    int failed;
+    failed = JS_DefinePropertyValue(ctx, obj, JS_ATOM_promise, result_promise,
+                                    JS_PROP_C_W_E) < 0;
     result_promise = JS_UNDEFINED;
-    if (JS_DefinePropertyValue(ctx, obj, JS_ATOM_resolve, resolving_funcs[0],
-                               JS_PROP_C_W_E) < 0) {
+    if (failed)
         goto exception;
-    }
+    failed = JS_DefinePropertyValue(ctx, obj, JS_ATOM_resolve, resolving_funcs[0],
+                                    JS_PROP_C_W_E) < 0;
     resolving_funcs[0] = JS_UNDEFINED;
-    if (JS_DefinePropertyValue(ctx, obj, JS_ATOM_reject, resolving_funcs[1],
-                               JS_PROP_C_W_E) < 0) {
+    if (failed)
         goto exception;
-    }
+    failed = JS_DefinePropertyValue(ctx, obj, JS_ATOM_reject, resolving_funcs[1],
+                                    JS_PROP_C_W_E) < 0;
+    resolving_funcs[1] = JS_UNDEFINED;
+    if (failed)
+        goto exception;
     return obj;
 exception:
     JS_FreeValue(ctx, resolving_funcs[0]);

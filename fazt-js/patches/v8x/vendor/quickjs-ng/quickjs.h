@@ -1153,6 +1153,8 @@ JS_EXTERN void JS_PromiseMarkAsHandled(JSContext *ctx,
 JS_EXTERN JSValue JS_NewSettledPromise(JSContext *ctx, bool is_reject, JSValueConst value);
 
 JS_EXTERN JSValue JS_NewSymbol(JSContext *ctx, const char *description, bool is_global);
+/* fazt patch: room under the memory limit (see quickjs.c) */
+JS_EXTERN bool JS_HasMemoryHeadroom(JSRuntime *rt, size_t size);
 /* fazt patch: embedder private keys (see quickjs.c) */
 JS_EXTERN JSValue JS_NewPrivateKey(JSContext *ctx, const char *description);
 JS_EXTERN JSValue JS_GetPrivateKey(JSContext *ctx, JSValueConst obj, JSValueConst key);
