@@ -2390,6 +2390,51 @@ static inline void js_dbuf_init(JSContext *ctx, DynBuf *s)
     dbuf_init2(s, ctx, js_dbuf_realloc);
 }
 
+/* fazt patch: growth of the parser's code buffer and of its list of
+   scopes ignores the memory limit (and counts toward it). The parser does
+   not survive either failing: it patches ops in place where an emit that
+   failed did not write them and reads labels back from beyond the buffer,
+   and most callers of push_scope ignore a failure and later pop a scope
+   they never entered; on a full heap both corrupted the heap (SIGSEGV).
+   Both grow linearly with the source text being parsed, which is in the
+   heap already: a scope per block, a few bytes of code per token. What
+   they allocate counts, so the next ordinary allocation fails instead. */
+static void *js_realloc_unlimited(JSContext *ctx, void *ptr, size_t size)
+{
+    JSRuntime *rt = ctx->rt;
+    JSMallocState *s = &rt->malloc_state;
+    size_t old_size;
+
+    if (size == 0) {
+        if (ptr)
+            js_free_rt(rt, ptr);
+        return NULL;
+    }
+    if (!ptr) {
+        ptr = js_arena_malloc(rt, size);
+        if (!ptr) {
+            JS_ThrowOutOfMemory(ctx);
+            return NULL;
+        }
+        s->malloc_count++;
+        s->malloc_size += js_arena_usable_size(rt, ptr) + MALLOC_OVERHEAD;
+        return ptr;
+    }
+    old_size = js_arena_usable_size(rt, ptr);
+    ptr = js_arena_realloc(rt, ptr, size);
+    if (!ptr) {
+        JS_ThrowOutOfMemory(ctx);
+        return NULL;
+    }
+    s->malloc_size += js_arena_usable_size(rt, ptr) - old_size;
+    return ptr;
+}
+
+static void *js_dbuf_realloc_unlimited(void *opaque, void *ptr, size_t size)
+{
+    return js_realloc_unlimited(opaque, ptr, size);
+}
+
 static inline int is_digit(int c) {
     return c >= '0' && c <= '9';
 }
@@ -8824,9 +8869,13 @@ static void build_backtrace(JSContext *ctx, JSValueConst error_val,
     saved_exception = JS_GetException(ctx);
 
     // Extract stack trace limit.
-    // Ignore error since it sets d to NAN anyway.
-    // coverity[check_return]
-    JS_ToFloat64(ctx, &d, ctx->error_stack_trace_limit);
+    /* fazt patch: a number, or no frames, as V8 reads it. Converting any
+       other value called the script's `valueOf` from inside whatever made
+       the error: the middle of a compile, an engine callback. */
+    if (JS_IsNumber(ctx->error_stack_trace_limit))
+        JS_ToFloat64(ctx, &d, ctx->error_stack_trace_limit);
+    else
+        d = NAN;
     if (isnan(d) || d < 0.0)
         stack_trace_limit = 0;
     else if (d > INT32_MAX)
@@ -26189,21 +26238,20 @@ static int push_scope(JSParseState *s) {
         /* XXX: should check for scope overflow */
         if ((fd->scope_count + 1) > fd->scope_size) {
             int new_size;
-            size_t slack;
             JSVarScope *new_buf;
             /* XXX: potential arithmetic overflow */
             new_size = max_int(fd->scope_count + 1, fd->scope_size * 3 / 2);
+            /* fazt patch: see js_realloc_unlimited */
             if (fd->scopes == fd->def_scope_array) {
-                new_buf = js_realloc2(s->ctx, NULL, new_size * sizeof(*fd->scopes), &slack);
+                new_buf = js_realloc_unlimited(s->ctx, NULL, new_size * sizeof(*fd->scopes));
                 if (!new_buf)
                     return -1;
                 memcpy(new_buf, fd->scopes, fd->scope_count * sizeof(*fd->scopes));
             } else {
-                new_buf = js_realloc2(s->ctx, fd->scopes, new_size * sizeof(*fd->scopes), &slack);
+                new_buf = js_realloc_unlimited(s->ctx, fd->scopes, new_size * sizeof(*fd->scopes));
                 if (!new_buf)
                     return -1;
             }
-            new_size += slack / sizeof(*new_buf);
             fd->scopes = new_buf;
             fd->scope_size = new_size;
         }
@@ -34952,7 +35000,7 @@ static JSFunctionDef *js_new_function_def(JSContext *ctx,
 
     fd->is_eval = is_eval;
     fd->is_func_expr = is_func_expr;
-    js_dbuf_init(ctx, &fd->byte_code);
+    dbuf_init2(&fd->byte_code, ctx, js_dbuf_realloc_unlimited); /* fazt patch */
     fd->last_opcode_pos = -1;
     fd->func_name = JS_ATOM_NULL;
     fd->var_object_idx = -1;
@@ -37851,7 +37899,9 @@ static __exception int resolve_labels(JSContext *ctx, JSFunctionDef *s)
                 for(re = ls->first_reloc; re != NULL; re = re_next) {
                     int diff = ls->addr - re->addr;
                     re_next = re->next;
-                    switch (re->size) {
+                    /* fazt patch: a buffer that failed to grow does not
+                       hold the slot (the write went past its end). */
+                    switch (dbuf_error(&bc_out) ? 0 : re->size) {
                     case 4:
                         put_u32(bc_out.buf + re->addr, diff);
                         break;
@@ -38544,6 +38594,10 @@ static __exception int resolve_labels(JSContext *ctx, JSFunctionDef *s)
     for(i = 0; i < s->label_count; i++) {
         assert(label_slots[i].first_reloc == NULL);
     }
+
+    /* fazt patch: the jumps below are patched in place. */
+    if (dbuf_error(&bc_out))
+        goto fail;
 
     /* more jump optimizations */
     patch_offsets = 0;
@@ -40155,7 +40209,6 @@ static JSValue __JS_EvalInternal(JSContext *ctx, JSValueConst this_obj,
     JSFunctionDef *fd;
     JSModuleDef *m;
     bool is_strict_mode;
-    size_t saved_limit = SIZE_MAX; /* fazt patch: see below */
 
     js_parse_init(ctx, s, input, input_len, filename, line);
     skip_shebang(&s->buf_ptr, s->buf_end);
@@ -40187,17 +40240,6 @@ static JSValue __JS_EvalInternal(JSContext *ctx, JSValueConst this_obj,
             is_strict_mode = true;
         }
     }
-    /* fazt patch: no memory limit while the code is compiled. The compiler
-       does not survive an allocation that fails halfway: it ignores a
-       failed push_scope (and pops a scope it never entered), patches ops
-       in place where an emit that failed did not write them, and reads
-       labels back from beyond its buffer, so compiling on a full heap
-       corrupted the heap (SIGSEGV). What it allocates is a few times the
-       source text, which is in the heap already, and counts toward the
-       limit: the run fails at its next allocation instead. No script code
-       runs until the limit is back. */
-    saved_limit = ctx->rt->malloc_state.malloc_limit;
-    ctx->rt->malloc_state.malloc_limit = 0;
     fd = js_new_function_def(ctx, NULL, true, false, filename, line, 1);
     if (!fd)
         goto fail1;
@@ -40246,7 +40288,6 @@ static JSValue __JS_EvalInternal(JSContext *ctx, JSValueConst this_obj,
 
     /* create the function object and all the enclosed functions */
     fun_obj = js_create_function(ctx, fd);
-    ctx->rt->malloc_state.malloc_limit = saved_limit;
     if (JS_IsException(fun_obj))
         goto fail1;
     /* Could add a flag to avoid resolution if necessary */
@@ -40263,8 +40304,6 @@ static JSValue __JS_EvalInternal(JSContext *ctx, JSValueConst this_obj,
     }
     return ret_val;
  fail1:
-    if (saved_limit != SIZE_MAX)
-        ctx->rt->malloc_state.malloc_limit = saved_limit;
     /* XXX: should free all the unresolved dependencies */
     if (m)
         js_free_module_def(ctx, m);
