@@ -24254,6 +24254,10 @@ typedef struct JSToken {
 
 typedef struct JSParseState {
     JSContext *ctx;
+    /* fazt patch: the last position js_parse_line_start answered for, and
+       the start of its line. */
+    const uint8_t *line_memo_pos;
+    const uint8_t *line_memo_start;
     int last_line_num;  /* line number of last token */
     int last_col_num;   /* column number of last token */
     int line_num;       /* line number of current offset */
@@ -24451,6 +24455,38 @@ int JS_PRINTF_FORMAT_ATTR(2, 3) js_parse_error(JSParseState *s, JS_PRINTF_FORMAT
 #ifndef QJS_DISABLE_PARSER
 
 static __exception int next_token(JSParseState *s);
+
+/* fazt patch: the start of the line holding `p` (after its '\n' or '\r'),
+   remembered between calls. The parser asked for it for every identifier
+   and property name by walking back to the line's start: quadratic in a
+   line's length (an 800 KB one-line source compiled for over a minute, in
+   native code no time limit reaches). Positions between the remembered
+   line's start and the remembered position share that start; a later one
+   is found by walking back only to the remembered position. */
+static const uint8_t *js_parse_line_start(JSParseState *s, const uint8_t *p)
+{
+    const uint8_t *q, *stop, *start;
+
+    if (s->line_memo_pos && s->line_memo_start <= p && p <= s->line_memo_pos)
+        return s->line_memo_start;
+    if (s->line_memo_pos && p > s->line_memo_pos) {
+        stop = s->line_memo_pos;
+        start = s->line_memo_start;
+    } else {
+        stop = s->buf_start;
+        start = s->buf_start;
+    }
+    for (q = p; q > stop; q--) {
+        if (q[-1] == '\n' || q[-1] == '\r') {
+            start = q;
+            break;
+        }
+    }
+    s->line_memo_pos = p;
+    s->line_memo_start = start;
+    return start;
+}
+
 
 static int js_parse_expect(JSParseState *s, int tok)
 {
@@ -29085,11 +29121,8 @@ static __exception int js_parse_postfix_expr(JSParseState *s, int parse_flags)
         {
             JSAtom name;
             int identifier_line_num = s->token.line_num;
-            const uint8_t *identifier_line_start = s->token.ptr;
-            while (identifier_line_start > s->buf_start &&
-                   identifier_line_start[-1] != '\n' &&
-                   identifier_line_start[-1] != '\r')
-                identifier_line_start--;
+            const uint8_t *identifier_line_start =
+                js_parse_line_start(s, s->token.ptr);
             int identifier_col_num =
                 (int)(s->token.ptr - identifier_line_start) + 1;
             call_line_num = identifier_line_num;
@@ -29593,10 +29626,7 @@ static __exception int js_parse_postfix_expr(JSParseState *s, int parse_flags)
                 if (!token_is_ident(s->token.val)) {
                     return js_parse_error(s, "expecting field name");
                 }
-                while (property_line_start > s->buf_start &&
-                       property_line_start[-1] != '\n' &&
-                       property_line_start[-1] != '\r')
-                    property_line_start--;
+                property_line_start = js_parse_line_start(s, property_line_start);
                 call_line_num = s->token.line_num;
                 call_col_num =
                     (int)(s->token.ptr - property_line_start) + 1;
