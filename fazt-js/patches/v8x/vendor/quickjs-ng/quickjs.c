@@ -26001,8 +26001,27 @@ static int new_label_fd(JSFunctionDef *fd)
 
 static int new_label(JSParseState *s)
 {
+    JSFunctionDef *fd = s->cur_func;
     int label;
-    label = new_label_fd(s->cur_func);
+
+    /* fazt patch: the parser's labels grow past the memory limit, as its
+       code buffer does (see js_realloc_unlimited): callers index the slots
+       with the label this returns, -1 included (a `switch`'s default, a
+       destructuring pattern, `for...of`), so a failure on a full heap wrote
+       before the slots (SIGSEGV). A construct of the source makes a label
+       or two. The compiler's later passes keep the limit. */
+    if (fd->label_count + 1 > fd->label_size) {
+        int new_size = max_int(fd->label_count + 1, fd->label_size * 3 / 2);
+        LabelSlot *slots = js_realloc_unlimited(s->ctx, fd->label_slots,
+                                                new_size * sizeof(*slots));
+        if (!slots) {
+            dbuf_set_error(&fd->byte_code);
+            return -1;
+        }
+        fd->label_slots = slots;
+        fd->label_size = new_size;
+    }
+    label = new_label_fd(fd);
     if (unlikely(label < 0)) {
         dbuf_set_error(&s->cur_func->byte_code);
     }
